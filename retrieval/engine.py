@@ -1,0 +1,180 @@
+"""Hybrid retrieval over sections, with an evidence-based decision to abstain.
+
+Scoring, per section (the unit of citation):
+  dense   = best chunk cosine + best sentence cosine + heading cosine (e5)
+  lexical = best chunk BM25 over folded stems and prefixes
+  fused   = w * minmax(dense) + (1 - w) * lexical / max(lexical)
+Weighted fusion of normalised scores beat RRF and either signal alone on our
+question set; `bench/fusion.py` reproduces the comparison.
+
+Abstention: e5 cosines sit in a narrow band (0.80-0.90) for on- and off-topic
+questions alike, so a cosine threshold alone cannot decide. We also ask how much
+of the question's information (idf mass of its terms) the best section
+contains; off-topic questions use words the policy never says. The two
+thresholds are calibrated on the dev half of eval/questions.jsonl
+(`bench/calibrate.py`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .embeddings import Embedder, get_embedder
+from .errors import QuestionError
+from .lexical import LexicalIndex, terms
+from .store import LoadedIndex
+
+MAX_QUESTION_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Tunable knobs; defaults are what bench/fusion.py and bench/calibrate.py chose."""
+
+    fusion: str = "weighted"      # "weighted" | "rrf" | "dense" | "lexical"
+    dense_weight: float = 0.7     # weighted fusion: share of the dense score
+    heading_weight: float = 1.0   # weight of the heading cosine inside the dense score
+    min_overlap: float = 0.35     # abstain when less of the question is in the best section ...
+    min_dense: float = 0.86       # ... and its best sentence is less similar than this
+
+
+@dataclass(frozen=True)
+class SectionHit:
+    section: int
+    score: float     # fused, in [0, 1] for weighted fusion
+    dense: float     # best sentence cosine in this section (raw, for staff and calibration)
+    lexical: float   # best chunk BM25 (raw)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why the engine answered or abstained."""
+
+    overlap: float   # share of the question's idf mass found in the best section
+    dense: float     # cosine of the best sentence of the best section
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    question: str
+    hits: list[SectionHit]   # all sections, best first
+    abstained: bool
+    evidence: Evidence
+    query_vector: np.ndarray = field(repr=False)
+    query_terms: tuple[str, ...] = ()
+
+
+def validate_question(question: str) -> str:
+    """The question, trimmed; a QuestionError with a clear Romanian message otherwise."""
+    if not isinstance(question, str):
+        raise QuestionError("Întrebarea trebuie să fie text.")
+    text = " ".join(question.split())
+    if not text:
+        raise QuestionError("Întrebarea este goală: scrieți ce doriți să aflați despre datele dvs.")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"Întrebarea este prea lungă ({len(text)} caractere; cel mult {MAX_QUESTION_CHARS}). "
+            "Scrieți doar întrebarea, pe scurt."
+        )
+    return text
+
+
+def _minmax(values: np.ndarray) -> np.ndarray:
+    spread = float(values.max() - values.min()) if len(values) else 0.0
+    return (values - values.min()) / spread if spread > 0 else np.zeros_like(values)
+
+
+def _by_max(values: np.ndarray) -> np.ndarray:
+    top = float(values.max()) if len(values) else 0.0
+    return values / top if top > 0 else np.zeros_like(values)
+
+
+def _rrf(*rankings: np.ndarray, k: int = 60) -> np.ndarray:
+    total = np.zeros_like(rankings[0], dtype=np.float64)
+    for scores in rankings:
+        ranks = np.argsort(np.argsort(-scores, kind="stable"), kind="stable")
+        total += 1.0 / (k + ranks + 1)
+    return total
+
+
+def fuse(dense: np.ndarray, lexical: np.ndarray, settings: Settings) -> np.ndarray:
+    """Combine per-section dense and lexical scores the way `settings.fusion` says."""
+    if settings.fusion == "dense":
+        return _minmax(dense)
+    if settings.fusion == "lexical":
+        return _by_max(lexical)
+    if settings.fusion == "rrf":
+        return _rrf(dense, lexical)
+    return settings.dense_weight * _minmax(dense) + (1 - settings.dense_weight) * _by_max(lexical)
+
+
+def idf_overlap(query_terms: list[str], section_terms: frozenset[str], lexical: LexicalIndex) -> float:
+    """Share of the question's idf mass whose terms occur in the section."""
+    if not query_terms:
+        return 0.0
+    weights = [lexical.idf(t) for t in query_terms]
+    found = sum(w for t, w in zip(query_terms, weights) if t in section_terms)
+    return found / sum(weights)
+
+
+class Engine:
+    """A loaded index plus its model: ask it questions, as many as you like."""
+
+    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: Settings = Settings()) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings
+        n = len(index.sections)
+        self._chunk_section = np.array([c.section for c in index.chunks], dtype=np.int64)
+        self._unit_section = np.array([u.section for u in index.units], dtype=np.int64)
+        self._n_sections = n
+        self.section_terms = [
+            frozenset(terms(" ".join(s.path) + "\n" + s.text)) for s in index.sections
+        ]
+
+    @classmethod
+    def open(cls, index_dir: Path, settings: Settings = Settings()) -> "Engine":
+        from .store import load_index
+
+        loaded = load_index(index_dir)
+        return cls(loaded, get_embedder(loaded.manifest["model"]), settings)
+
+    def with_settings(self, **changes) -> "Engine":
+        """Same index and model, other knobs (used by the benchmarks)."""
+        engine = Engine.__new__(Engine)
+        engine.__dict__.update(self.__dict__)
+        engine.settings = replace(self.settings, **changes)
+        return engine
+
+    def _per_section_max(self, values: np.ndarray, owners: np.ndarray) -> np.ndarray:
+        out = np.full(self._n_sections, -np.inf, dtype=np.float32)
+        np.maximum.at(out, owners, values)
+        out[np.isinf(out)] = 0.0
+        return out
+
+    def retrieve(self, question: str) -> Retrieval:
+        """Score every section for the question and decide whether to abstain."""
+        text = validate_question(question)
+        vector = self.embedder.embed_queries([text])[0]
+        index = self.index
+
+        chunk_scores, chunk_ids = index.chunk_vectors.search(vector[None, :], index.chunk_vectors.ntotal)
+        chunk_cos = np.zeros(len(index.chunks), dtype=np.float32)
+        chunk_cos[chunk_ids[0]] = chunk_scores[0]
+        unit_cos = index.unit_matrix @ vector
+        best_chunk = self._per_section_max(chunk_cos, self._chunk_section)
+        best_unit = self._per_section_max(unit_cos, self._unit_section)
+        dense = best_chunk + best_unit + self.settings.heading_weight * (index.heading_matrix @ vector)
+
+        query_terms = terms(text)
+        lexical = self._per_section_max(index.lexical.scores(query_terms), self._chunk_section)
+        fused = fuse(dense, lexical, self.settings)
+
+        order = np.argsort(-fused, kind="stable")
+        hits = [SectionHit(int(i), float(fused[i]), float(best_unit[i]), float(lexical[i])) for i in order]
+        top = hits[0].section
+        evidence = Evidence(idf_overlap(query_terms, self.section_terms[top], index.lexical), float(best_unit[top]))
+        abstained = evidence.overlap < self.settings.min_overlap and evidence.dense < self.settings.min_dense
+        return Retrieval(text, hits, abstained, evidence, vector, tuple(query_terms))

@@ -1,0 +1,195 @@
+"""Run a question set through the engine and measure what the policy answers.
+
+Question-set format (JSONL, one object a line; other fields are kept but ignored):
+    {"id": str, "question": str, "expected_sections": [str], "answerable": bool}
+A retrieved section matches an expected one when their titles are equal
+ignoring case, surrounding whitespace and diacritics.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from .engine import Engine
+from .errors import RetrievalError
+from .text import fold_key
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    expected_sections: list[str]
+    answerable: bool
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"linia {self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Result:
+    id: str
+    question: str
+    expected_sections: list[str]
+    answerable: bool
+    abstained: bool
+    retrieved_sections: list[str]
+    rank: int | None            # 1-based position of the first expected section, None if absent
+    latency_ms: float
+    error: str | None = None    # the question could not be asked (e.g. empty)
+
+    def hit(self, k: int) -> bool:
+        """An answerable question is hit at k when not abstained and an expected section is in the top k."""
+        return self.answerable and not self.abstained and self.rank is not None and self.rank <= k
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data.pop("latency_ms")
+        if data["error"] is None:
+            data.pop("error")
+        return data
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    summary: dict
+    results: list[Result]
+    errors: list[LineError]
+
+    @property
+    def failures(self) -> list[Result]:
+        """Answerable questions not hit at 1, and unanswerable ones not abstained."""
+        return [r for r in self.results if (r.answerable and not r.hit(1)) or (not r.answerable and not r.abstained)]
+
+    def to_json(self) -> dict:
+        return {"summary": self.summary, "results": [r.to_json() for r in self.results],
+                "errors": [str(e) for e in self.errors]}
+
+
+def parse_question(line: str) -> Question:
+    """One JSONL line -> Question; ValueError with a Romanian reason otherwise."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"JSON invalid ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise ValueError("se aștepta un obiect JSON")
+    missing = [k for k in ("id", "question", "expected_sections", "answerable") if k not in data]
+    if missing:
+        raise ValueError("lipsesc câmpurile: " + ", ".join(missing))
+    if not isinstance(data["question"], str) or not data["question"].strip():
+        raise ValueError("„question” trebuie să fie un text nevid")
+    sections = data["expected_sections"]
+    if not isinstance(sections, list) or not all(isinstance(s, str) for s in sections):
+        raise ValueError("„expected_sections” trebuie să fie o listă de titluri")
+    if not isinstance(data["answerable"], bool):
+        raise ValueError("„answerable” trebuie să fie true sau false")
+    if data["answerable"] and not sections:
+        raise ValueError("o întrebare cu răspuns are nevoie de cel puțin o secțiune așteptată")
+    extra = {k: v for k, v in data.items() if k not in ("id", "question", "expected_sections", "answerable")}
+    return Question(str(data["id"]), data["question"], sections, data["answerable"], extra)
+
+
+def parse_questions(lines: Iterable[str]) -> tuple[list[Question], list[LineError]]:
+    """Parse every line; a bad line is reported with its number and the rest still count."""
+    questions, errors = [], []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            questions.append(parse_question(line))
+        except ValueError as exc:
+            errors.append(LineError(number, str(exc)))
+    return questions, errors
+
+
+def load_questions(path: Path) -> tuple[list[Question], list[LineError]]:
+    path = Path(path)
+    if not path.is_file():
+        raise RetrievalError(f"Fișierul cu întrebări nu există: {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise RetrievalError(f"{path.name}: fișierul nu este text UTF-8") from None
+    return parse_questions(text.splitlines())
+
+
+def first_match(expected: list[str], retrieved: list[str]) -> int | None:
+    keys = {fold_key(s) for s in expected}
+    return next((i + 1 for i, title in enumerate(retrieved) if fold_key(title) in keys), None)
+
+
+def run_question(engine: Engine, question: Question, k: int) -> Result:
+    from .errors import QuestionError
+
+    started = time.perf_counter()
+    try:
+        retrieval = engine.retrieve(question.question)
+    except QuestionError as exc:
+        return Result(question.id, question.question, question.expected_sections, question.answerable,
+                      True, [], None, 0.0, str(exc))
+    latency = (time.perf_counter() - started) * 1000
+    titles = [engine.index.sections[h.section].title for h in retrieval.hits[:k]]
+    return Result(question.id, question.question, question.expected_sections, question.answerable,
+                  retrieval.abstained, titles, first_match(question.expected_sections, titles), latency)
+
+
+def summarize(results: list[Result], section_titles: list[str], k: int) -> dict:
+    """Every figure the CLI, the report and the app show."""
+    answerable = [r for r in results if r.answerable]
+    unanswerable = [r for r in results if not r.answerable]
+    abstained = [r for r in results if r.abstained]
+
+    def share(part: int, whole: int) -> float | None:
+        return round(part / whole, 4) if whole else None
+
+    reached = Counter(r.retrieved_sections[0] for r in answerable if r.hit(1))
+    expected = Counter(fold_key(s) for r in answerable for s in r.expected_sections)
+    coverage = [{"section": t, "questions_reaching": reached.get(t, 0), "questions_expecting": expected.get(fold_key(t), 0)}
+                for t in section_titles]
+    latencies = [r.latency_ms for r in results if r.error is None]
+    return {
+        "questions": len(results),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "k": k,
+        **{f"hit@{n}": share(sum(r.hit(n) for r in answerable), len(answerable)) for n in (1, 3, 5)},
+        "mrr": round(sum(1 / r.rank for r in answerable if r.hit(len(r.retrieved_sections))) / len(answerable), 4) if answerable else None,
+        "abstention_precision": share(sum(not r.answerable for r in abstained), len(abstained)),
+        "abstention_recall": share(sum(r.abstained for r in unanswerable), len(unanswerable)),
+        "answerable_abstained": share(sum(r.abstained for r in answerable), len(answerable)),
+        "coverage": coverage,
+        "unreached_sections": [c["section"] for c in coverage if c["questions_reaching"] == 0],
+        "latency_ms_p50": round(float(np.percentile(latencies, 50)), 2) if latencies else None,
+        "latency_ms_p95": round(float(np.percentile(latencies, 95)), 2) if latencies else None,
+    }
+
+
+def evaluate(engine: Engine, questions: list[Question], k: int = 5, errors: list[LineError] | None = None,
+             progress: Callable[[int, int], None] | None = None) -> Evaluation:
+    """Ask every question; k sections are kept per question (at least 5 for hit@5)."""
+    k = max(1, k)
+    results = []
+    for n, question in enumerate(questions, start=1):
+        results.append(run_question(engine, question, max(k, 5)))
+        if progress:
+            progress(n, len(questions))
+    trimmed = [Result(**{**asdict(r), "retrieved_sections": r.retrieved_sections[:k],
+                         "rank": r.rank if r.rank is not None and r.rank <= k else None}) for r in results]
+    # hit@5 is measured on the full five, whatever k the caller shows.
+    summary = summarize(results, [s.title for s in engine.index.sections], k)
+    summary["k"] = k
+    return Evaluation(summary, trimmed, list(errors or []))

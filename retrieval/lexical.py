@@ -1,0 +1,90 @@
+"""BM25 over folded, Romanian-stemmed tokens (bm25s + PyStemmer).
+
+Folding happens before stemming, on both sides: the Snowball stemmer then sees
+"partajati" and "partajați" as the same word, and a question typed without
+diacritics meets the pages on equal terms.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+
+from .text import content_words
+
+# "e-mail", "e-mailul" and "email", "emailul" are the same word in users' mouths.
+_E_MAIL = re.compile(r"\be-(?=mail)", re.I)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("romanian")
+
+
+PREFIX = 5
+
+
+def stems(text: str) -> list[str]:
+    """Content stems of a text: folded, stopwords dropped, Snowball-stemmed."""
+    return _stemmer().stemWords(content_words(_E_MAIL.sub("e", text)))
+
+
+def terms(text: str) -> list[str]:
+    """Index terms: Snowball stems plus 5-letter prefixes.
+
+    The prefixes (marked with a trailing "_" so they never collide with a stem)
+    catch the inflections and typos Snowball leaves apart ("vindeti"/"vindem",
+    "datelr"/"datele"); on our question set they raised hit@3 (bench/fusion.py).
+    """
+    words = content_words(_E_MAIL.sub("e", text))
+    return _stemmer().stemWords(words) + [w[:PREFIX] + "_" for w in words if len(w) >= PREFIX]
+
+
+class LexicalIndex:
+    """A thin wrapper so the rest of the code never sees bm25s' token-id plumbing."""
+
+    def __init__(self, retriever: bm25s.BM25) -> None:
+        self._bm25 = retriever
+        self._vocab = retriever.vocab_dict
+        # bm25s stores scores as a CSC matrix with one column per term: its
+        # column lengths are the document frequencies.
+        self._doc_freq = np.diff(np.asarray(retriever.scores["indptr"]))
+
+    @classmethod
+    def build(cls, texts: list[str]) -> "LexicalIndex":
+        retriever = bm25s.BM25(k1=1.2, b=0.75)
+        retriever.index([terms(t) for t in texts], show_progress=False)
+        return cls(retriever)
+
+    def save(self, directory: Path) -> None:
+        self._bm25.save(str(directory), allow_pickle=False)
+
+    @classmethod
+    def load(cls, directory: Path) -> "LexicalIndex":
+        return cls(bm25s.BM25.load(str(directory), allow_pickle=False))
+
+    @property
+    def size(self) -> int:
+        return int(self._bm25.scores["num_docs"])
+
+    def known(self, query_terms: list[str]) -> list[str]:
+        """The query terms that occur somewhere in the indexed pages."""
+        return [t for t in query_terms if t in self._vocab]
+
+    def idf(self, term: str) -> float:
+        """BM25's idf; a term the pages never use gets the highest idf there is."""
+        n = self.size
+        token = self._vocab.get(term)
+        df = 0 if token is None else int(self._doc_freq[token])
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
+    def scores(self, query_terms: list[str]) -> np.ndarray:
+        """BM25 score of every document (zeros when no term is known)."""
+        known = self.known(query_terms)
+        if not known:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)

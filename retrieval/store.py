@@ -1,0 +1,245 @@
+"""The on-disk index: build it, write it atomically, load it, tell when it is stale.
+
+Layout of `index/`:
+    manifest.json          format version, model, dimension, chunker, corpus fingerprint,
+                           and which generation folder is current
+    gen-<id>/metadata.json sections, chunks and quotable units (JSON, no pickle)
+    gen-<id>/chunks.faiss  dense vectors of chunks (inner product = cosine)
+    gen-<id>/units.faiss   dense vectors of quotable units
+    gen-<id>/headings.faiss dense vectors of each section's heading path
+    gen-<id>/bm25/         bm25s lexical index over chunks
+
+A build writes a fresh generation folder, then swaps `manifest.json` with one
+atomic `os.replace`. A crash at any moment leaves the previous manifest pointing
+at the previous, complete generation.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import faiss
+import numpy as np
+
+from .chunking import CHUNK_OVERLAP, CHUNK_SIZE, Chunk, Unit, chunk_sections
+from .embeddings import DEFAULT_MODEL, Embedder, get_embedder, model_key
+from .errors import BrokenIndexError, CorpusError, StaleIndexError
+from .lexical import LexicalIndex
+from .pages import Section, load_corpus
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class SectionRecord:
+    """What the engine and the app need of a section, loaded from JSON."""
+
+    source: str
+    page_title: str
+    path: list[str]
+    anchor: str
+    text: str
+    start: int
+
+    @property
+    def title(self) -> str:
+        return self.path[-1]
+
+    @property
+    def citation(self) -> str:
+        return f"{self.page_title} › {self.title}"
+
+
+@dataclass
+class LoadedIndex:
+    manifest: dict
+    sections: list[SectionRecord]
+    chunks: list[Chunk]
+    units: list[Unit]
+    chunk_vectors: faiss.Index
+    unit_matrix: np.ndarray
+    heading_matrix: np.ndarray
+    lexical: LexicalIndex
+
+
+def corpus_fingerprint(corpus_dir: Path) -> dict:
+    """sha256 of every page, and one digest over all of them (order-independent of disk)."""
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"Dosarul cu pagini nu există: {corpus_dir}")
+    files = {
+        p.relative_to(corpus_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(corpus_dir.rglob("*.md")) if p.is_file() and p.name.lower() != "readme.md"
+    }
+    digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
+    return {"files": files, "fingerprint": digest}
+
+
+def chunker_settings() -> dict:
+    return {"splitter": "RecursiveCharacterTextSplitter", "chunk_size": CHUNK_SIZE, "chunk_overlap": CHUNK_OVERLAP}
+
+
+def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL,
+                progress: Progress | None = None) -> dict:
+    """Read the pages, embed them, and atomically replace the index in `index_dir`."""
+    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    fingerprint = corpus_fingerprint(corpus_dir)
+    pages = load_corpus(corpus_dir)
+    sections, chunks, units = chunk_sections(pages)
+    embedder = get_embedder(model)
+
+    chunk_vectors = _embed(embedder, [c.embed_text for c in chunks], progress, "fragmente")
+    unit_vectors = _embed(embedder, [u.text for u in units], progress, "propoziții")
+    heading_vectors = _embed(embedder, [" › ".join(s.path) for _, s in sections], progress, "titluri")
+    lexical = LexicalIndex.build([c.embed_text for c in chunks])
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    generation = f"gen-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    staging = Path(tempfile.mkdtemp(prefix=".building-", dir=index_dir))
+    try:
+        metadata = {
+            "sections": [
+                asdict(SectionRecord(s.source, s.page_title, list(s.path), s.anchor, s.text, s.start))
+                for _, s in sections
+            ],
+            "chunks": [asdict(c) for c in chunks],
+            "units": [asdict(u) for u in units],
+        }
+        _write_json(staging / "metadata.json", metadata)
+        faiss.write_index(_flat_ip(chunk_vectors), str(staging / "chunks.faiss"))
+        faiss.write_index(_flat_ip(unit_vectors), str(staging / "units.faiss"))
+        faiss.write_index(_flat_ip(heading_vectors), str(staging / "headings.faiss"))
+        lexical.save(staging / "bm25")
+        _fsync_tree(staging)
+        os.replace(staging, index_dir / generation)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "model": embedder.name,
+        "dimension": embedder.dim,
+        "chunker": chunker_settings(),
+        "corpus": {"dir": str(corpus_dir.resolve()), **fingerprint},
+        "generation": generation,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "counts": {"pages": len(pages), "sections": len(sections), "chunks": len(chunks), "units": len(units)},
+    }
+    _write_json_atomic(index_dir / MANIFEST, manifest)
+    _remove_old_generations(index_dir, keep=generation)
+    return manifest
+
+
+def read_manifest(index_dir: Path) -> dict:
+    path = Path(index_dir) / MANIFEST
+    if not path.is_file():
+        raise BrokenIndexError(f"Nu există niciun index în {index_dir}. Rulați: python -m retrieval build")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest["generation"], manifest["model"], manifest["corpus"]["fingerprint"]
+    except (ValueError, KeyError, TypeError):
+        raise BrokenIndexError(f"Indexul din {index_dir} este deteriorat (manifest.json ilizibil). "
+                               "Rulați: python -m retrieval build") from None
+    return manifest
+
+
+def staleness(index_dir: Path, corpus_dir: Path | None = None, model: str | None = None) -> str | None:
+    """Why the index no longer matches the pages/model/code, or None when it is fresh."""
+    manifest = read_manifest(index_dir)
+    if manifest.get("format_version") != FORMAT_VERSION:
+        return "indexul a fost construit de o versiune diferită a programului"
+    if manifest.get("chunker") != chunker_settings():
+        return "setările de fragmentare s-au schimbat"
+    if model is not None and model_key(model) != manifest["model"]:
+        return f"modelul s-a schimbat ({manifest['model']} → {model_key(model)})"
+    corpus = Path(corpus_dir) if corpus_dir is not None else Path(manifest["corpus"]["dir"])
+    current = corpus_fingerprint(corpus)
+    if current["fingerprint"] != manifest["corpus"]["fingerprint"]:
+        before, now = manifest["corpus"]["files"], current["files"]
+        changed = sorted(set(before) ^ set(now) | {f for f in before.keys() & now.keys() if before[f] != now[f]})
+        return "paginile s-au schimbat: " + ", ".join(changed)
+    return None
+
+
+def load_index(index_dir: Path) -> LoadedIndex:
+    """Load the current generation; any damage becomes a BrokenIndexError with a fix."""
+    index_dir = Path(index_dir)
+    manifest = read_manifest(index_dir)
+    folder = index_dir / manifest["generation"]
+    try:
+        metadata = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+        sections = [SectionRecord(**s) for s in metadata["sections"]]
+        chunks = [Chunk(**c) for c in metadata["chunks"]]
+        units = [Unit(**u) for u in metadata["units"]]
+        chunk_vectors = faiss.read_index(str(folder / "chunks.faiss"))
+        unit_matrix = _matrix(faiss.read_index(str(folder / "units.faiss")))
+        heading_matrix = _matrix(faiss.read_index(str(folder / "headings.faiss")))
+        lexical = LexicalIndex.load(folder / "bm25")
+    except Exception as exc:  # faiss, numpy and json each raise their own types for a damaged file
+        raise BrokenIndexError(f"Indexul din {index_dir} este deteriorat ({type(exc).__name__}). "
+                               "Rulați: python -m retrieval build") from None
+    if (chunk_vectors.ntotal, len(unit_matrix), len(heading_matrix), lexical.size) != (
+            len(chunks), len(units), len(sections), len(chunks)) or chunk_vectors.d != manifest.get("dimension"):
+        raise BrokenIndexError(f"Indexul din {index_dir} este incomplet. Rulați: python -m retrieval build")
+    return LoadedIndex(manifest, sections, chunks, units, chunk_vectors, unit_matrix, heading_matrix, lexical)
+
+
+def _matrix(index: faiss.Index) -> np.ndarray:
+    """All vectors of a flat index, for scoring a handful of rows exactly."""
+    if not index.ntotal:
+        return np.zeros((0, index.d), np.float32)
+    return np.ascontiguousarray(index.reconstruct_n(0, index.ntotal))
+
+
+def _embed(embedder: Embedder, texts: list[str], progress: Progress | None, label: str,
+           batch: int = 8) -> np.ndarray:
+    parts = []
+    for start in range(0, len(texts), batch):
+        parts.append(embedder.embed_passages(texts[start:start + batch]))
+        if progress:
+            progress(min(start + batch, len(texts)), len(texts), label)
+    return np.vstack(parts) if parts else np.zeros((0, embedder.dim), np.float32)
+
+
+def _flat_ip(vectors: np.ndarray) -> faiss.Index:
+    # Exact search: policy corpora are small (hundreds of chunks), so no ANN approximation.
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, ensure_ascii=False, indent=1)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+
+
+def _remove_old_generations(index_dir: Path, keep: str) -> None:
+    for path in index_dir.iterdir():
+        if path.is_dir() and path.name.startswith(("gen-", ".building-")) and path.name != keep:
+            shutil.rmtree(path, ignore_errors=True)

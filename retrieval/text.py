@@ -1,0 +1,66 @@
+"""Romanian text normalisation: diacritic folding, slugs and lexical tokens.
+
+Everything here is a pure function. Folding is what makes "cui partajati"
+find "cui partajați": both the index and the query go through `fold`, so
+cedilla (ş ţ), comma-below (ș ț) and plain letters (s t) all meet.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from stop_words import get_stop_words
+
+# Cedilla forms are the legacy encoding of the same Romanian letters.
+_CEDILLA_TO_COMMA = str.maketrans({"ş": "ș", "Ş": "Ș", "ţ": "ț", "Ţ": "Ț"})
+_WORD = re.compile(r"[0-9a-z]+")
+
+# Pronouns and fillers people add to questions but that carry no topic.
+# stop-words' Romanian list misses these colloquial/possessive forms.
+_EXTRA_STOPWORDS = {
+    "mea", "mele", "meu", "mei", "tau", "ta", "tale", "tai", "dvs", "dumneavoastra",
+    "voastra", "vostri", "voastre", "nostru", "noastra", "noastre", "vreau", "stiu",
+    "poti", "puteti", "pot", "ati", "ma", "va", "imi", "mi", "ce", "cum", "cine",
+    "unde", "cand", "care", "de", "ex", "etc", "sunteti", "esti", "e", "fac", "faceti",
+    "faci", "face", "the", "what", "do", "you", "my", "is", "are", "how", "with", "to",
+    "of", "and", "does", "who", "where", "why", "your", "me", "i", "a", "an", "for",
+}
+
+
+def normalize_diacritics(text: str) -> str:
+    """Map cedilla ş/ţ to comma-below ș/ț (same letters, two encodings)."""
+    return unicodedata.normalize("NFC", text).translate(_CEDILLA_TO_COMMA)
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip every diacritic: 'Înțelegeți' -> 'intelegeti'."""
+    decomposed = unicodedata.normalize("NFKD", normalize_diacritics(text).lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def fold_key(text: str) -> str:
+    """Comparison key for titles: folded, whitespace-collapsed, stripped."""
+    return " ".join(fold(text).split())
+
+
+def slugify(text: str) -> str:
+    """A stable, URL-safe anchor from a heading ('Cum protejăm…?' -> 'cum-protejam')."""
+    return "-".join(_WORD.findall(fold(text))) or "sectiune"
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """Folded Romanian stopwords plus the colloquial extras above."""
+    return frozenset(fold(w) for w in get_stop_words("romanian")) | _EXTRA_STOPWORDS
+
+
+def words(text: str) -> list[str]:
+    """Folded word tokens (letters and digits), stopwords kept."""
+    return _WORD.findall(fold(text))
+
+
+def content_words(text: str) -> list[str]:
+    """Folded tokens without stopwords and one-letter noise."""
+    stop = stopwords()
+    return [w for w in words(text) if w not in stop and len(w) > 1]
