@@ -1,0 +1,84 @@
+"""Offline answers to questions about a privacy policy, quoted from the policy itself.
+
+The library in five names:
+
+    from retrieval import open_engine, ask
+    engine = open_engine("index", corpus_dir="corpus")   # builds/rebuilds the index if needed
+    answer = ask(engine, "cui partajați datele mele?", k=3)
+    answer.abstained, answer.answers[0].citation, answer.answers[0].quote
+
+Every CLI command (`python -m retrieval build|ask|eval`) is a thin shell over
+these functions.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from .answer import Answer, Quote, answer as _answer
+from .embeddings import DEFAULT_MODEL
+from .engine import Engine, Settings
+from .errors import BrokenIndexError, CorpusError, QuestionError, RetrievalError, StaleIndexError
+from .store import Progress, build_index, read_manifest, staleness
+
+DEFAULT_CORPUS = Path("corpus")
+DEFAULT_INDEX = Path("index")
+
+__all__ = [
+    "Answer", "Quote", "Engine", "Settings", "DEFAULT_MODEL", "DEFAULT_CORPUS", "DEFAULT_INDEX",
+    "RetrievalError", "CorpusError", "BrokenIndexError", "StaleIndexError", "QuestionError",
+    "build", "open_engine", "ask", "index_status",
+]
+
+
+def build(corpus_dir: Path = DEFAULT_CORPUS, index_dir: Path = DEFAULT_INDEX, model: str = DEFAULT_MODEL,
+          progress: Progress | None = None) -> dict:
+    """Build (or rebuild) the index; returns its manifest."""
+    return build_index(Path(corpus_dir), Path(index_dir), model, progress)
+
+
+def index_status(index_dir: Path = DEFAULT_INDEX, corpus_dir: Path | None = None,
+                 model: str | None = None) -> str | None:
+    """None when the index is usable as is, else why it must be (re)built."""
+    try:
+        return staleness(Path(index_dir), None if corpus_dir is None else Path(corpus_dir), model)
+    except BrokenIndexError as exc:
+        return str(exc)
+    except CorpusError as exc:
+        # The pages the index was built from are gone: keep using the index if it loads.
+        if corpus_dir is None:
+            return None
+        raise exc
+
+
+def open_engine(index_dir: Path = DEFAULT_INDEX, corpus_dir: Path | None = None, model: str | None = None,
+                rebuild: bool = True, progress: Progress | None = None,
+                on_rebuild: Callable[[str], None] | None = None) -> Engine:
+    """Load the index, first rebuilding it when it is missing, damaged or stale.
+
+    With `rebuild=False` a stale or broken index raises instead, so a caller can
+    say so rather than spend the time.
+    """
+    index_dir = Path(index_dir)
+    reason = index_status(index_dir, corpus_dir, model)
+    if reason:
+        if not rebuild:
+            raise StaleIndexError(reason)
+        previous = _previous_manifest(index_dir)
+        corpus = Path(corpus_dir) if corpus_dir is not None else Path(previous.get("corpus", {}).get("dir", DEFAULT_CORPUS))
+        if on_rebuild:
+            on_rebuild(reason)
+        build_index(corpus, index_dir, model or previous.get("model", DEFAULT_MODEL), progress)
+    return Engine.open(index_dir)
+
+
+def ask(engine: Engine, question: str, k: int = 3) -> Answer:
+    """Quote the best `k` distinct sections for the question (abstaining when none fits)."""
+    return _answer(engine, question, k)
+
+
+def _previous_manifest(index_dir: Path) -> dict:
+    try:
+        return read_manifest(index_dir)
+    except BrokenIndexError:
+        return {}

@@ -1,17 +1,18 @@
 """Hybrid retrieval over sections, with an evidence-based decision to abstain.
 
 Scoring, per section (the unit of citation):
-  dense   = best chunk cosine + best sentence cosine + heading cosine (e5)
+  dense   = best chunk cosine + best sentence cosine (e5)
   lexical = best chunk BM25 over folded stems and prefixes
   fused   = w * minmax(dense) + (1 - w) * lexical / max(lexical)
 Weighted fusion of normalised scores beat RRF and either signal alone on our
 question set; `bench/fusion.py` reproduces the comparison.
 
-Abstention: e5 cosines sit in a narrow band (0.80-0.90) for on- and off-topic
-questions alike, so a cosine threshold alone cannot decide. We also ask how much
-of the question's information (idf mass of its terms) the best section
-contains; off-topic questions use words the policy never says. The two
-thresholds are calibrated on the dev half of eval/questions.jsonl
+Abstention: e5 cosines sit in a narrow band (0.75-0.91) for on- and off-topic
+questions alike, so a cosine threshold alone cannot decide. The stronger signal
+is lexical coverage: the share of the question's content words that the policy
+uses at all (off-topic questions ask with words it never says). We abstain when
+coverage is very low, or when it is low and the best sentence is not close
+either. The thresholds are calibrated on the dev half of eval/questions.jsonl
 (`bench/calibrate.py`).
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 
 from .embeddings import Embedder, get_embedder
 from .errors import QuestionError
-from .lexical import LexicalIndex, terms
+from .lexical import terms
 from .store import LoadedIndex
 
 MAX_QUESTION_CHARS = 2000
@@ -34,10 +35,10 @@ class Settings:
     """Tunable knobs; defaults are what bench/fusion.py and bench/calibrate.py chose."""
 
     fusion: str = "weighted"      # "weighted" | "rrf" | "dense" | "lexical"
-    dense_weight: float = 0.7     # weighted fusion: share of the dense score
-    heading_weight: float = 1.0   # weight of the heading cosine inside the dense score
-    min_overlap: float = 0.35     # abstain when less of the question is in the best section ...
-    min_dense: float = 0.86       # ... and its best sentence is less similar than this
+    dense_weight: float = 0.5     # weighted fusion: share of the dense score
+    min_coverage: float = 0.05    # abstain when fewer of the question's words occur in the policy,
+    weak_coverage: float = 0.7    # ... or fewer than this
+    min_dense: float = 0.835      # ... and the best sentence's cosine is below this
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class SectionHit:
 class Evidence:
     """Why the engine answered or abstained."""
 
-    overlap: float   # share of the question's idf mass found in the best section
+    coverage: float  # share of the question's content words the policy uses
     dense: float     # cosine of the best sentence of the best section
 
 
@@ -110,15 +111,6 @@ def fuse(dense: np.ndarray, lexical: np.ndarray, settings: Settings) -> np.ndarr
     return settings.dense_weight * _minmax(dense) + (1 - settings.dense_weight) * _by_max(lexical)
 
 
-def idf_overlap(query_terms: list[str], section_terms: frozenset[str], lexical: LexicalIndex) -> float:
-    """Share of the question's idf mass whose terms occur in the section."""
-    if not query_terms:
-        return 0.0
-    weights = [lexical.idf(t) for t in query_terms]
-    found = sum(w for t, w in zip(query_terms, weights) if t in section_terms)
-    return found / sum(weights)
-
-
 class Engine:
     """A loaded index plus its model: ask it questions, as many as you like."""
 
@@ -130,9 +122,6 @@ class Engine:
         self._chunk_section = np.array([c.section for c in index.chunks], dtype=np.int64)
         self._unit_section = np.array([u.section for u in index.units], dtype=np.int64)
         self._n_sections = n
-        self.section_terms = [
-            frozenset(terms(" ".join(s.path) + "\n" + s.text)) for s in index.sections
-        ]
 
     @classmethod
     def open(cls, index_dir: Path, settings: Settings = Settings()) -> "Engine":
@@ -147,6 +136,11 @@ class Engine:
         engine.__dict__.update(self.__dict__)
         engine.settings = replace(self.settings, **changes)
         return engine
+
+    def should_abstain(self, evidence: Evidence) -> bool:
+        s = self.settings
+        return evidence.coverage < s.min_coverage or (
+            evidence.coverage < s.weak_coverage and evidence.dense < s.min_dense)
 
     def _per_section_max(self, values: np.ndarray, owners: np.ndarray) -> np.ndarray:
         out = np.full(self._n_sections, -np.inf, dtype=np.float32)
@@ -166,7 +160,7 @@ class Engine:
         unit_cos = index.unit_matrix @ vector
         best_chunk = self._per_section_max(chunk_cos, self._chunk_section)
         best_unit = self._per_section_max(unit_cos, self._unit_section)
-        dense = best_chunk + best_unit + self.settings.heading_weight * (index.heading_matrix @ vector)
+        dense = best_chunk + best_unit
 
         query_terms = terms(text)
         lexical = self._per_section_max(index.lexical.scores(query_terms), self._chunk_section)
@@ -175,6 +169,6 @@ class Engine:
         order = np.argsort(-fused, kind="stable")
         hits = [SectionHit(int(i), float(fused[i]), float(best_unit[i]), float(lexical[i])) for i in order]
         top = hits[0].section
-        evidence = Evidence(idf_overlap(query_terms, self.section_terms[top], index.lexical), float(best_unit[top]))
-        abstained = evidence.overlap < self.settings.min_overlap and evidence.dense < self.settings.min_dense
+        evidence = Evidence(index.lexical.coverage(text), float(best_unit[top]))
+        abstained = self.should_abstain(evidence)
         return Retrieval(text, hits, abstained, evidence, vector, tuple(query_terms))

@@ -82,6 +82,21 @@ class LexicalIndex:
         df = 0 if token is None else int(self._doc_freq[token])
         return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
 
+    def coverage(self, text: str) -> float:
+        """Share of the text's content words that the pages use (by stem or by prefix).
+
+        Off-topic questions ask with words the policy never says: this separates
+        them far better than any embedding similarity on our question set.
+        """
+        words = content_words(_E_MAIL.sub("e", text))
+        if not words:
+            return 0.0
+        known = [
+            s in self._vocab or (len(w) >= PREFIX and w[:PREFIX] + "_" in self._vocab)
+            for w, s in zip(words, _stemmer().stemWords(words))
+        ]
+        return sum(known) / len(words)
+
     def scores(self, query_terms: list[str]) -> np.ndarray:
         """BM25 score of every document (zeros when no term is known)."""
         known = self.known(query_terms)

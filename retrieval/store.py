@@ -6,7 +6,6 @@ Layout of `index/`:
     gen-<id>/metadata.json sections, chunks and quotable units (JSON, no pickle)
     gen-<id>/chunks.faiss  dense vectors of chunks (inner product = cosine)
     gen-<id>/units.faiss   dense vectors of quotable units
-    gen-<id>/headings.faiss dense vectors of each section's heading path
     gen-<id>/bm25/         bm25s lexical index over chunks
 
 A build writes a fresh generation folder, then swaps `manifest.json` with one
@@ -68,7 +67,6 @@ class LoadedIndex:
     units: list[Unit]
     chunk_vectors: faiss.Index
     unit_matrix: np.ndarray
-    heading_matrix: np.ndarray
     lexical: LexicalIndex
 
 
@@ -100,7 +98,6 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL,
 
     chunk_vectors = _embed(embedder, [c.embed_text for c in chunks], progress, "fragmente")
     unit_vectors = _embed(embedder, [u.text for u in units], progress, "propoziții")
-    heading_vectors = _embed(embedder, [" › ".join(s.path) for _, s in sections], progress, "titluri")
     lexical = LexicalIndex.build([c.embed_text for c in chunks])
 
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -118,7 +115,6 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL,
         _write_json(staging / "metadata.json", metadata)
         faiss.write_index(_flat_ip(chunk_vectors), str(staging / "chunks.faiss"))
         faiss.write_index(_flat_ip(unit_vectors), str(staging / "units.faiss"))
-        faiss.write_index(_flat_ip(heading_vectors), str(staging / "headings.faiss"))
         lexical.save(staging / "bm25")
         _fsync_tree(staging)
         os.replace(staging, index_dir / generation)
@@ -184,15 +180,13 @@ def load_index(index_dir: Path) -> LoadedIndex:
         units = [Unit(**u) for u in metadata["units"]]
         chunk_vectors = faiss.read_index(str(folder / "chunks.faiss"))
         unit_matrix = _matrix(faiss.read_index(str(folder / "units.faiss")))
-        heading_matrix = _matrix(faiss.read_index(str(folder / "headings.faiss")))
         lexical = LexicalIndex.load(folder / "bm25")
     except Exception as exc:  # faiss, numpy and json each raise their own types for a damaged file
         raise BrokenIndexError(f"Indexul din {index_dir} este deteriorat ({type(exc).__name__}). "
                                "Rulați: python -m retrieval build") from None
-    if (chunk_vectors.ntotal, len(unit_matrix), len(heading_matrix), lexical.size) != (
-            len(chunks), len(units), len(sections), len(chunks)) or chunk_vectors.d != manifest.get("dimension"):
+    if (chunk_vectors.ntotal, len(unit_matrix), lexical.size) != (len(chunks), len(units), len(chunks)) or chunk_vectors.d != manifest.get("dimension"):
         raise BrokenIndexError(f"Indexul din {index_dir} este incomplet. Rulați: python -m retrieval build")
-    return LoadedIndex(manifest, sections, chunks, units, chunk_vectors, unit_matrix, heading_matrix, lexical)
+    return LoadedIndex(manifest, sections, chunks, units, chunk_vectors, unit_matrix, lexical)
 
 
 def _matrix(index: faiss.Index) -> np.ndarray:

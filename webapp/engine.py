@@ -1,0 +1,148 @@
+"""One engine per process, loaded (and if needed built) with visible progress.
+
+`st.cache_resource` holds a slot per (index, corpus) pair rather than the engine
+itself: a cached function that draws a progress bar would replay it on every
+cache hit, and a failed load must not be cached (fix the pages, reload, done).
+The slot's lock makes concurrent first visits wait for a single build.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+import retrieval as r
+from retrieval.engine import Engine
+from retrieval.store import SectionRecord
+
+from .config import Paths, paths
+
+# Questions a user might ask, shown as buttons; only those the policy answers are kept.
+EXAMPLE_QUESTIONS = [
+    "Cui partajați datele mele?",
+    "Vindeți datele mele personale?",
+    "Unde sunt stocate informațiile mele?",
+    "Cum îmi protejați informațiile?",
+    "Cum mă pot dezabona de la e-mailuri?",
+    "Ce faceți când primiți o cerere de la poliție?",
+]
+MAX_EXAMPLES = 4
+
+
+@dataclass
+class Loaded:
+    """The engine plus what every page needs of it, computed once."""
+
+    engine: Engine
+    paths: Paths
+    sections: dict[tuple[str, str], SectionRecord]   # (source, anchor) -> section
+    pages: list[str]                                  # page titles, in index order
+    examples: list[str]
+    rebuilt: str | None = None                        # why the index was (re)built at start-up
+
+    def section(self, source: str, anchor: str) -> SectionRecord | None:
+        return self.sections.get((source, anchor))
+
+
+@dataclass
+class _Slot:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    loaded: Loaded | None = None
+
+
+@st.cache_resource(show_spinner=False)
+def _slot(index_dir: str, corpus_dir: str | None) -> _Slot:
+    return _Slot()
+
+
+class _BuildProgress:
+    """Shows a status box with a progress bar, only once the library says it is building."""
+
+    def __init__(self, where) -> None:
+        self._where = where
+        self._status = None
+        self._bar = None
+        self.reason: str | None = None
+        self.started = 0.0
+
+    def on_rebuild(self, reason: str) -> None:
+        self.reason = reason
+        self.started = time.perf_counter()
+        with self._where:
+            self._status = st.status("Se construiește indexul politicii de confidențialitate…", expanded=True)
+            with self._status:
+                st.caption(f"Motiv: {reason}")
+                self._bar = st.progress(0.0, text="Se pregătesc paginile…")
+
+    def progress(self, done: int, total: int, label: str) -> None:
+        if self._bar is None:
+            self.on_rebuild("indexul lipsește")
+        share = done / total if total else 1.0
+        self._bar.progress(min(1.0, share), text=f"Se calculează vectorii pentru {label}: {done} din {total}")
+
+    def finish(self) -> None:
+        if self._status is not None:
+            seconds = time.perf_counter() - self.started
+            self._status.update(label=f"Index construit în {seconds:.1f} s", state="complete", expanded=False)
+
+
+def _examples(engine: Engine, sections: list[SectionRecord]) -> list[str]:
+    """Example questions the policy does answer (checked, not assumed)."""
+    good = [q for q in EXAMPLE_QUESTIONS if not engine.retrieve(q).abstained]
+    if not good:  # another policy: its own question-shaped headings are the next best thing
+        good = [s.title for s in sections if s.title.endswith("?")]
+    return good[:MAX_EXAMPLES]
+
+
+def _open(where, current: Paths) -> Loaded:
+    ui = _BuildProgress(where)
+    engine = r.open_engine(current.index, corpus_dir=current.corpus, progress=ui.progress,
+                           on_rebuild=ui.on_rebuild)
+    ui.finish()
+    records = list(engine.index.sections)
+    pages = list(dict.fromkeys(s.page_title for s in records))
+    return Loaded(engine, current, {(s.source, s.anchor): s for s in records}, pages,
+                  _examples(engine, records), ui.reason)
+
+
+def load_engine() -> Loaded:
+    """The process-wide engine; on a RetrievalError the page shows it and stops."""
+    current = paths()
+    slot = _slot(str(current.index), None if current.corpus is None else str(current.corpus))
+    if slot.loaded is not None:
+        return slot.loaded
+    where = st.container()
+    try:
+        if not slot.lock.acquire(blocking=False):
+            with where, st.spinner("Indexul se pregătește într-o altă sesiune, așteptați câteva secunde…"):
+                slot.lock.acquire()
+        try:
+            if slot.loaded is None:
+                slot.loaded = _open(where, current)
+        finally:
+            slot.lock.release()
+    except r.RetrievalError as exc:
+        _stop_with(str(exc), current)
+    except OSError as exc:
+        _stop_with(f"Indexul sau paginile nu pot fi citite ori scrise ({exc.strerror or exc}): "
+                   f"{exc.filename or current.index}", current)
+    return slot.loaded
+
+
+def _stop_with(message: str, current: Paths) -> None:
+    """The library's message, as-is, and a way out when the pages are at hand."""
+    st.error(message, icon=":material/error:")
+    if current.corpus is not None and current.corpus.is_dir():
+        if st.button("Reconstruiește indexul", icon=":material/build:"):
+            ui = _BuildProgress(st.container())
+            ui.on_rebuild("reconstruire cerută")
+            try:
+                r.build(current.corpus, current.index, progress=ui.progress)
+            except (r.RetrievalError, OSError) as exc:
+                st.error(str(exc))
+                st.stop()
+            ui.finish()
+            st.rerun()
+    st.stop()

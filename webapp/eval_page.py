@@ -1,0 +1,156 @@
+"""Evaluation page: run a question set through the engine and see where it fails.
+
+Staff upload a JSONL set or use the shipped one. The upload stays in memory
+(Streamlit keeps uploads in RAM) and the results only in this session.
+"""
+from __future__ import annotations
+
+import json
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+import retrieval as r
+from retrieval.evaluation import Evaluation, load_questions, parse_questions, evaluate
+from webapp.engine import Loaded, load_engine
+from webapp.render import md_escape
+
+SHIPPED = "Setul livrat"
+UPLOADED = "Un fișier încărcat"
+
+loaded: Loaded = load_engine()
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f} %"
+
+
+def _questions():
+    """(name, questions, line errors) of the chosen set, or None with a message shown."""
+    source = st.radio("Setul de întrebări", [SHIPPED, UPLOADED], horizontal=True, key="eval_source",
+                      captions=[md_escape(loaded.paths.questions.name), "JSONL, un obiect pe linie"])
+    if source == SHIPPED:
+        try:
+            questions, errors = load_questions(loaded.paths.questions)
+        except r.RetrievalError as exc:
+            st.error(str(exc))
+            return None
+        return loaded.paths.questions.name, questions, errors
+    upload = st.file_uploader("Fișier JSONL cu întrebări", type=["jsonl", "json", "txt"], key="eval_upload",
+                              help='Fiecare linie: {"id": "...", "question": "...", '
+                                   '"expected_sections": ["..."], "answerable": true}')
+    if upload is None:
+        st.info("Încărcați un fișier ca să rulați evaluarea.", icon=":material/upload_file:")
+        return None
+    try:
+        text = upload.getvalue().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        st.error(f"{upload.name}: fișierul nu este text UTF-8.")
+        return None
+    questions, errors = parse_questions(text.splitlines())
+    return upload.name, questions, errors
+
+
+def _summary(evaluation: Evaluation) -> None:
+    s = evaluation.summary
+    st.subheader("Rezumat")
+    cols = st.columns(4)
+    cols[0].metric("Întrebări", s["questions"], help=f"{s['answerable']} cu răspuns, {s['unanswerable']} fără")
+    cols[1].metric("Corect pe locul 1 (hit@1)", _percent(s["hit@1"]))
+    cols[2].metric("În primele 3 (hit@3)", _percent(s["hit@3"]))
+    cols[3].metric("În primele 5 (hit@5)", _percent(s["hit@5"]))
+    cols = st.columns(4)
+    cols[0].metric("MRR", "—" if s["mrr"] is None else f"{s['mrr']:.3f}")
+    cols[1].metric("Precizia abținerii", _percent(s["abstention_precision"]),
+                   help="Din întrebările la care s-a abținut, câte chiar nu aveau răspuns în politică.")
+    cols[2].metric("Recall abținere", _percent(s["abstention_recall"]),
+                   help="Din întrebările fără răspuns în politică, la câte s-a abținut.")
+    cols[3].metric("Abțineri greșite", _percent(s["answerable_abstained"]),
+                   help="Întrebări cu răspuns la care s-a abținut totuși.")
+    p50, p95 = s.get("latency_ms_p50"), s.get("latency_ms_p95")
+    if p50 is not None:
+        st.caption(f"Timp de căutare pe întrebare: median {p50:.0f} ms, p95 {p95:.0f} ms.")
+
+
+def _coverage(evaluation: Evaluation) -> None:
+    st.subheader("Acoperirea secțiunilor")
+    coverage = evaluation.summary["coverage"]
+    if not coverage:
+        return
+    frame = pd.DataFrame(coverage).rename(columns={
+        "section": "Secțiune", "questions_reaching": "Atinsă (loc 1)", "questions_expecting": "Așteptată"})
+    data = frame.melt(id_vars="Secțiune", var_name="Număr de întrebări", value_name="Întrebări")
+    chart = alt.Chart(data).mark_bar().encode(
+        y=alt.Y("Secțiune:N", sort=None, title=None, axis=alt.Axis(labelLimit=340)),
+        yOffset=alt.YOffset("Număr de întrebări:N"),
+        x=alt.X("Întrebări:Q", title="Întrebări"),
+        color=alt.Color("Număr de întrebări:N", legend=alt.Legend(orient="bottom", title=None)),
+        tooltip=["Secțiune", "Număr de întrebări", "Întrebări"],
+    ).properties(height=alt.Step(14))
+    st.altair_chart(chart, width="stretch")
+    unreached = evaluation.summary.get("unreached_sections") or []
+    if unreached:
+        st.warning("Secțiuni pe care nicio întrebare nu le găsește pe locul 1: " + "; ".join(unreached),
+                   icon=":material/visibility_off:")
+
+
+def _failures(evaluation: Evaluation) -> None:
+    failures = evaluation.failures
+    st.subheader(f"Întrebări greșite ({len(failures)})")
+    if not failures:
+        st.success("Toate întrebările au primit secțiunea așteptată pe locul 1 sau abținerea corectă.")
+        return
+    rows = [{
+        "id": f.id,
+        "Întrebare": f.question,
+        "Are răspuns": "da" if f.answerable else "nu",
+        "Așteptat": " | ".join(f.expected_sections),
+        "Găsit (în ordine)": " | ".join(f.retrieved_sections),
+        "Loc": f.rank,
+        "Abținere": "da" if f.abstained else "nu",
+        "Eroare": f.error or "",
+    } for f in failures]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def _line_errors(evaluation: Evaluation) -> None:
+    if not evaluation.errors:
+        return
+    st.subheader(f"Linii ignorate ({len(evaluation.errors)})")
+    st.warning("Aceste linii nu au putut fi citite; celelalte întrebări au fost evaluate.",
+               icon=":material/warning:")
+    st.dataframe(pd.DataFrame([{"Linia": e.line, "Problema": e.message} for e in evaluation.errors]),
+                 hide_index=True, width="stretch")
+
+
+st.title("Evaluare")
+st.markdown("Rulați un set de întrebări de test și vedeți cât de des găsește asistentul secțiunea corectă, "
+            "când se abține și ce secțiuni nu sunt găsite niciodată.")
+
+chosen = _questions()
+k = st.slider("Secțiuni păstrate pe întrebare (k)", 1, max(5, len(loaded.sections)), 5, key="eval_k")
+if chosen is not None:
+    name, questions, errors = chosen
+    st.caption(f"{md_escape(name)}: {len(questions)} întrebări valide, {len(errors)} linii cu probleme.")
+    if st.button("Rulează evaluarea", type="primary", icon=":material/play_arrow:", disabled=not questions):
+        bar = st.progress(0.0, text="Se evaluează…")
+        result = evaluate(loaded.engine, questions, k=k, errors=errors,
+                          progress=lambda done, total: bar.progress(done / total, text=f"{done} din {total}"))
+        bar.empty()
+        st.session_state["evaluation"] = (name, result)
+    if not questions:
+        st.warning("Setul nu conține nicio întrebare validă.")
+        if errors:
+            _line_errors(Evaluation({}, [], errors))
+
+if "evaluation" in st.session_state:
+    name, result = st.session_state["evaluation"]
+    st.divider()
+    st.markdown(f"##### Rezultatele pentru `{name.replace('`', '')}`")
+    _summary(result)
+    _coverage(result)
+    _failures(result)
+    _line_errors(result)
+    st.download_button("Descarcă rezultatele (JSON)", json.dumps(result.to_json(), ensure_ascii=False, indent=1),
+                       file_name="evaluare.json", mime="application/json", icon=":material/download:")
