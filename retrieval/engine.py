@@ -25,6 +25,7 @@ import numpy as np
 from .embeddings import Embedder, get_embedder
 from .errors import QuestionError
 from .lexical import terms
+from .text import fold
 from .store import LoadedIndex
 
 MAX_QUESTION_CHARS = 2000
@@ -38,7 +39,7 @@ class Settings:
     dense_weight: float = 0.5     # weighted fusion: share of the dense score
     min_coverage: float = 0.05    # abstain when fewer of the question's words occur in the policy,
     weak_coverage: float = 0.7    # ... or fewer than this
-    min_dense: float = 0.835      # ... and the best sentence's cosine is below this
+    min_dense: float = 0.825      # ... and the best sentence's cosine is below this
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,9 @@ class Engine:
     def retrieve(self, question: str) -> Retrieval:
         """Score every section for the question and decide whether to abstain."""
         text = validate_question(question)
-        vector = self.embedder.embed_queries([text])[0]
+        # The model sees the question folded (no diacritics, lower case): "partajați",
+        # "partajati" and "partajaţi" then get the very same vector, by construction.
+        vector = self.embedder.embed_queries([fold(text)])[0]
         index = self.index
 
         chunk_scores, chunk_ids = index.chunk_vectors.search(vector[None, :], index.chunk_vectors.ntotal)
