@@ -61,14 +61,18 @@ def open_engine(index_dir: Path = DEFAULT_INDEX, corpus_dir: Path | None = None,
     """
     index_dir = Path(index_dir)
     reason = index_status(index_dir, corpus_dir, model)
-    if reason:
-        if not rebuild:
-            raise StaleIndexError(reason)
-        previous = _previous_manifest(index_dir)
-        corpus = Path(corpus_dir) if corpus_dir is not None else Path(previous.get("corpus", {}).get("dir", DEFAULT_CORPUS))
-        if on_rebuild:
-            on_rebuild(reason)
-        build_index(corpus, index_dir, model or previous.get("model", DEFAULT_MODEL), progress)
+    if not reason:
+        try:
+            return Engine.open(index_dir)
+        except BrokenIndexError as exc:  # fresh by fingerprint, but a data file is damaged
+            reason = str(exc)
+    if not rebuild:
+        raise StaleIndexError(reason)
+    previous = _previous_manifest(index_dir)
+    corpus = Path(corpus_dir) if corpus_dir is not None else Path(previous.get("corpus", {}).get("dir", DEFAULT_CORPUS))
+    if on_rebuild:
+        on_rebuild(reason)
+    build_index(corpus, index_dir, model or previous.get("model", DEFAULT_MODEL), progress)
     return Engine.open(index_dir)
 
 

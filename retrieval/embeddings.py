@@ -60,7 +60,7 @@ class SentenceTransformerEmbedder:
                 f"Modelul „{name_or_path}” nu a putut fi încărcat local (fără internet): {type(exc).__name__}"
             ) from None
         self.name = name_or_path
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        self.dim = int(self._model.get_embedding_dimension())
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts)

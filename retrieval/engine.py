@@ -7,7 +7,7 @@ Scoring, per section (the unit of citation):
 Weighted fusion of normalised scores beat RRF and either signal alone on our
 question set; `bench/fusion.py` reproduces the comparison.
 
-Abstention: e5 cosines sit in a narrow band (0.75-0.91) for on- and off-topic
+Abstention: e5 cosines sit in a narrow band (0.75-0.93) for on- and off-topic
 questions alike, so a cosine threshold alone cannot decide. The stronger signal
 is lexical coverage: the share of the question's content words that the policy
 uses at all (off-topic questions ask with words it never says). We abstain when
@@ -25,7 +25,7 @@ import numpy as np
 from .embeddings import Embedder, get_embedder
 from .errors import QuestionError
 from .lexical import terms
-from .text import fold
+from .text import model_text
 from .store import LoadedIndex
 
 MAX_QUESTION_CHARS = 2000
@@ -36,10 +36,10 @@ class Settings:
     """Tunable knobs; defaults are what bench/fusion.py and bench/calibrate.py chose."""
 
     fusion: str = "weighted"      # "weighted" | "rrf" | "dense" | "lexical"
-    dense_weight: float = 0.5     # weighted fusion: share of the dense score
+    dense_weight: float = 0.7     # weighted fusion: share of the dense score
     min_coverage: float = 0.05    # abstain when fewer of the question's words occur in the policy,
     weak_coverage: float = 0.7    # ... or fewer than this
-    min_dense: float = 0.825      # ... and the best sentence's cosine is below this
+    min_dense: float = 0.82       # ... and the best sentence's cosine is below this
 
 
 @dataclass(frozen=True)
@@ -152,9 +152,7 @@ class Engine:
     def retrieve(self, question: str) -> Retrieval:
         """Score every section for the question and decide whether to abstain."""
         text = validate_question(question)
-        # The model sees the question folded (no diacritics, lower case): "partajați",
-        # "partajati" and "partajaţi" then get the very same vector, by construction.
-        vector = self.embedder.embed_queries([fold(text)])[0]
+        vector = self.embedder.embed_queries([model_text(text)])[0]
         index = self.index
 
         chunk_scores, chunk_ids = index.chunk_vectors.search(vector[None, :], index.chunk_vectors.ntotal)

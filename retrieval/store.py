@@ -32,9 +32,10 @@ from .chunking import CHUNK_OVERLAP, CHUNK_SIZE, Chunk, Unit, chunk_sections
 from .embeddings import DEFAULT_MODEL, Embedder, get_embedder, model_key
 from .errors import BrokenIndexError, CorpusError, StaleIndexError
 from .lexical import LexicalIndex
-from .pages import Section, load_corpus
+from .pages import load_corpus
+from .text import model_text
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the model reads folded text (text.model_text)
 MANIFEST = "manifest.json"
 Progress = Callable[[int, int, str], None]
 
@@ -96,9 +97,12 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL,
     sections, chunks, units = chunk_sections(pages)
     embedder = get_embedder(model)
 
-    chunk_vectors = _embed(embedder, [c.embed_text for c in chunks], progress, "fragmente")
-    unit_vectors = _embed(embedder, [u.text for u in units], progress, "propoziții")
-    lexical = LexicalIndex.build([c.embed_text for c in chunks])
+    chunk_vectors = _embed(embedder, [model_text(c.embed_text) for c in chunks], progress, "fragmente")
+    unit_vectors = _embed(embedder, [model_text(u.text) for u in units], progress, "propoziții")
+    # BM25 sees the section's own headings but not the page title: a page title
+    # ("Partajarea datelor") would match every chunk of its page equally and
+    # then length normalisation alone would pick the shortest one.
+    lexical = LexicalIndex.build([" › ".join(sections[c.section][1].path) + "\n" + c.text for c in chunks])
 
     index_dir.mkdir(parents=True, exist_ok=True)
     generation = f"gen-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"

@@ -39,6 +39,17 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def model_text(text: str) -> str:
+    """What the embedding model reads, for passages and questions alike: folded text.
+
+    Folding both sides makes "partajați", "partajati" and "partajaţi" the very
+    same input, and measured better than raw text too (bench/fusion.py: dense-only
+    hit@1 0.76 -> 0.82 on our question set), since users mostly type without
+    diacritics.
+    """
+    return fold(text)
+
+
 def fold_key(text: str) -> str:
     """Comparison key for titles: folded, whitespace-collapsed, stripped."""
     return " ".join(fold(text).split())
