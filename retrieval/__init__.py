@@ -43,7 +43,7 @@ def index_status(index_dir: Path = DEFAULT_INDEX, corpus_dir: Path | None = None
     try:
         return staleness(Path(index_dir), None if corpus_dir is None else Path(corpus_dir), model)
     except BrokenIndexError as exc:
-        return str(exc)
+        return exc.reason
     except CorpusError as exc:
         # The pages the index was built from are gone: keep using the index if it loads.
         if corpus_dir is None:
@@ -65,7 +65,7 @@ def open_engine(index_dir: Path = DEFAULT_INDEX, corpus_dir: Path | None = None,
         try:
             return Engine.open(index_dir)
         except BrokenIndexError as exc:  # fresh by fingerprint, but a data file is damaged
-            reason = str(exc)
+            reason = exc.reason
     if not rebuild:
         raise StaleIndexError(reason)
     previous = _previous_manifest(index_dir)

@@ -12,6 +12,10 @@ class CorpusError(RetrievalError):
 class BrokenIndexError(RetrievalError):
     """The index is missing, corrupted or was built differently."""
 
+    def __init__(self, reason: str, hint: str = "Rulați: python -m retrieval build") -> None:
+        super().__init__(f"{reason}. {hint}" if hint else reason)
+        self.reason = reason  # the short why, for "rebuilding because …" notices
+
 
 class StaleIndexError(BrokenIndexError):
     """The index no longer matches the pages or the model."""

@@ -144,13 +144,12 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL,
 def read_manifest(index_dir: Path) -> dict:
     path = Path(index_dir) / MANIFEST
     if not path.is_file():
-        raise BrokenIndexError(f"Nu există niciun index în {index_dir}. Rulați: python -m retrieval build")
+        raise BrokenIndexError(f"Nu există niciun index în {index_dir}")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         manifest["generation"], manifest["model"], manifest["corpus"]["fingerprint"]
     except (ValueError, KeyError, TypeError):
-        raise BrokenIndexError(f"Indexul din {index_dir} este deteriorat (manifest.json ilizibil). "
-                               "Rulați: python -m retrieval build") from None
+        raise BrokenIndexError(f"Indexul din {index_dir} este deteriorat (manifest.json ilizibil)") from None
     return manifest
 
 
@@ -186,10 +185,9 @@ def load_index(index_dir: Path) -> LoadedIndex:
         unit_matrix = _matrix(faiss.read_index(str(folder / "units.faiss")))
         lexical = LexicalIndex.load(folder / "bm25")
     except Exception as exc:  # faiss, numpy and json each raise their own types for a damaged file
-        raise BrokenIndexError(f"Indexul din {index_dir} este deteriorat ({type(exc).__name__}). "
-                               "Rulați: python -m retrieval build") from None
+        raise BrokenIndexError(f"Indexul din {index_dir} este deteriorat ({type(exc).__name__})") from None
     if (chunk_vectors.ntotal, len(unit_matrix), lexical.size) != (len(chunks), len(units), len(chunks)) or chunk_vectors.d != manifest.get("dimension"):
-        raise BrokenIndexError(f"Indexul din {index_dir} este incomplet. Rulați: python -m retrieval build")
+        raise BrokenIndexError(f"Indexul din {index_dir} este incomplet")
     return LoadedIndex(manifest, sections, chunks, units, chunk_vectors, unit_matrix, lexical)
 
 
