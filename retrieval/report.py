@@ -22,12 +22,16 @@ def _fmt(value) -> str:
     return "–" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def _ms(value) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
 def format_summary(evaluation: Evaluation) -> str:
     """The figures, coverage per section and the failing questions, for a terminal."""
     s = evaluation.summary
     out = [f"Întrebări: {s['questions']} ({s['answerable']} cu răspuns în politică, {s['unanswerable']} fără)", ""]
     out += [f"  {label:32s} {_fmt(s[key])}" for key, label in _METRICS]
-    out += [f"  {'latență p50 / p95':32s} {_fmt(s['latency_ms_p50'])} / {_fmt(s['latency_ms_p95'])} ms", "",
+    out += [f"  {'latență p50 / p95':32s} {_ms(s['latency_ms_p50'])} / {_ms(s['latency_ms_p95'])} ms", "",
             "Acoperire pe secțiuni (întrebări care o găsesc pe locul 1 / întrebări care o așteaptă):"]
     out += [f"  {c['questions_reaching']:3d} / {c['questions_expecting']:3d}  {c['section']}" for c in s["coverage"]]
     if s["unreached_sections"]:
@@ -95,7 +99,7 @@ th{{background:#f3f6fa}}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 <p>{s['questions']} întrebări: {s['answerable']} cu răspuns în politică, {s['unanswerable']} fără.
-Latență p50 {_fmt(s['latency_ms_p50'])} ms, p95 {_fmt(s['latency_ms_p95'])} ms.</p>
+Latență p50 {_ms(s['latency_ms_p50'])} ms, p95 {_ms(s['latency_ms_p95'])} ms.</p>
 <div class="cards">{cards}</div>
 <h2>Acoperire pe secțiuni</h2>
 <p>Închis: întrebări care găsesc secțiunea pe primul loc; deschis: întrebări care o așteaptă.</p>

@@ -1,0 +1,48 @@
+"""The evaluation HTML report, opened from disk in real headless Chromium."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from webapp.devserver import CHROMIUM, CHROMIUM_ARGS
+
+from conftest import QUESTIONS, ROOT
+
+if not CHROMIUM.exists():
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{CHROMIUM} is missing and REQUIRE_BROWSER=1", pytrace=False)
+    pytest.skip(f"{CHROMIUM} is missing (set REQUIRE_BROWSER=1 to make this a failure)", allow_module_level=True)
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+
+def test_report_renders_its_chart_and_failures_offline(engine, tmp_path):
+    from retrieval.evaluation import evaluate, load_questions
+    from retrieval.report import write_report
+
+    questions, errors = load_questions(QUESTIONS)
+    evaluation = evaluate(engine, questions, k=5, errors=errors)
+    report = tmp_path / "raport.html"
+    write_report(evaluation, report)
+
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(report.as_uri())
+        chart = page.locator("#coverage-chart svg")
+        box = chart.bounding_box()
+        assert box and box["width"] > 400 and box["height"] > 200
+        bars = page.locator("#coverage-chart rect.reach")
+        assert bars.count() == len(engine.index.sections)
+        widths = [float(bars.nth(i).get_attribute("width")) for i in range(bars.count())]
+        assert all(w > 0 for w in widths), "every section is reached by some question"
+        assert page.locator("#failures tbody tr").count() == len(evaluation.failures)
+        shots = ROOT / "artifacts" / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / "report.png"), full_page=True)
+        browser.close()
+    assert all(url.startswith("file://") for url in requests), requests
