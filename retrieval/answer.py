@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .chunking import Unit
-from .engine import Engine, Retrieval
+from .engine import Engine, Retrieval, validate_question
 from .lexical import terms
 
 MAX_UNITS = 3          # best sentences/items quoted per section, before list expansion
@@ -93,9 +93,10 @@ def _with_list_context(units: list[Unit], chosen: list[int]) -> set[int]:
     return picked
 
 
-def answer(engine: Engine, question: str, k: int = 3) -> Answer:
-    """Retrieve, then quote the best `k` distinct sections (also when abstaining)."""
-    retrieval = engine.retrieve(question)
+def answer(engine: Engine, question: str, k: int = 3, retrieval: Retrieval | None = None) -> Answer:
+    """Retrieve (unless given), then quote the best `k` distinct sections (also when abstaining)."""
+    if retrieval is None or retrieval.question != validate_question(question):
+        retrieval = engine.retrieve(question)
     quotes = []
     for hit in retrieval.hits[:max(1, k)]:
         section = engine.index.sections[hit.section]

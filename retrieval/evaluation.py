@@ -167,7 +167,7 @@ def summarize(results: list[Result], section_titles: list[str], k: int) -> dict:
         "unanswerable": len(unanswerable),
         "k": k,
         **{f"hit@{n}": share(sum(r.hit(n) for r in answerable), len(answerable)) for n in (1, 3, 5)},
-        "mrr": round(sum(1 / r.rank for r in answerable if r.hit(len(r.retrieved_sections))) / len(answerable), 4) if answerable else None,
+        "mrr": share(sum(1 / r.rank for r in answerable if r.hit(len(r.retrieved_sections))), len(answerable)),
         "abstention_precision": share(sum(not r.answerable for r in abstained), len(abstained)),
         "abstention_recall": share(sum(r.abstained for r in unanswerable), len(unanswerable)),
         "answerable_abstained": share(sum(r.abstained for r in answerable), len(answerable)),

@@ -30,7 +30,7 @@ import numpy as np
 
 from .chunking import CHUNK_OVERLAP, CHUNK_SIZE, Chunk, Unit, chunk_sections
 from .embeddings import DEFAULT_MODEL, Embedder, get_embedder, model_key
-from .errors import BrokenIndexError, CorpusError, StaleIndexError
+from .errors import BrokenIndexError, CorpusError
 from .lexical import LexicalIndex
 from .pages import load_corpus
 from .text import model_text
@@ -186,7 +186,8 @@ def load_index(index_dir: Path) -> LoadedIndex:
         lexical = LexicalIndex.load(folder / "bm25")
     except Exception as exc:  # faiss, numpy and json each raise their own types for a damaged file
         raise BrokenIndexError(f"Indexul din {index_dir} este deteriorat ({type(exc).__name__})") from None
-    if (chunk_vectors.ntotal, len(unit_matrix), lexical.size) != (len(chunks), len(units), len(chunks)) or chunk_vectors.d != manifest.get("dimension"):
+    counts = (chunk_vectors.ntotal, len(unit_matrix), lexical.size, chunk_vectors.d)
+    if counts != (len(chunks), len(units), len(chunks), manifest.get("dimension")):
         raise BrokenIndexError(f"Indexul din {index_dir} este incomplet")
     return LoadedIndex(manifest, sections, chunks, units, chunk_vectors, unit_matrix, lexical)
 

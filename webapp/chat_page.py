@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from dataclasses import asdict
 
-import pandas as pd
 import streamlit as st
 
 import retrieval as r
@@ -41,12 +40,12 @@ def _answer_for(message: dict, k: int) -> r.Answer:
     """The answer with k quotes, computed once per k (staff may change k later)."""
     answers = message["answers"]
     if k not in answers:
-        answers[k] = r.ask(engine, message["question"], k=k)
+        answers[k] = r.ask(engine, message["question"], k=k, retrieval=_retrieval_for(message))
     return answers[k]
 
 
 def _retrieval_for(message: dict):
-    """Section scores, computed only when staff first look at this message."""
+    """Section scores, computed once per message and shared by every k and the staff view."""
     if message.get("retrieval") is None:
         message["retrieval"] = engine.retrieve(message["question"])
     return message["retrieval"]
@@ -59,16 +58,19 @@ def _in_pages(quote: r.Quote) -> bool:
 def _show_quote(quote: r.Quote, context: bool) -> None:
     """The quote as a blockquote; its citation opens the whole section, quoted lines highlighted."""
     section = loaded.section(quote.source, quote.anchor)
+    lines = quote.quote.splitlines()
+    if section is not None and (len(lines) != len(quote.spans) or any(
+            section.text[a:b] != line for (a, b), line in zip(quote.spans, lines))):
+        section = None  # the page changed since this answer: no context rather than a wrong one
     gaps = gaps_between(section.text, quote.spans) if section is not None else set()
-    if len(quote.spans) != len(quote.quote.splitlines()):
-        gaps = set()
-    st.html(quote_html(quote.quote, gaps))
-    if not context or section is None:
-        st.html(citation_html(quote.citation))
-        return
-    with st.expander(md_escape(quote.citation), icon=":material/menu_book:"):
-        st.html(section_html(section.text, quote.spans))
-        st.caption(f"Sursa: {md_escape(quote.source)}#{md_escape(quote.anchor)}")
+    with st.container(gap=None):  # the quote and its citation read as one block
+        st.html(quote_html(quote.quote, gaps))
+        if not context or section is None:
+            st.html(citation_html(quote.citation))
+            return
+        with st.expander(md_escape(quote.citation), icon=":material/menu_book:"):
+            st.html(section_html(section.text, quote.spans))
+            st.caption(f"Sursa: {md_escape(quote.source)}#{md_escape(quote.anchor)}")
 
 
 def _examples(key: str) -> None:
@@ -78,14 +80,16 @@ def _examples(key: str) -> None:
 
 
 def _staff_panel(message: dict, answer: r.Answer) -> None:
+    import pandas as pd  # staff only: keeps pandas off a user's first, cold page load
+
     retrieval = _retrieval_for(message)
     rows = []
     for rank, hit in enumerate(retrieval.hits, start=1):
         record = engine.index.sections[hit.section]
         if staff_pages and record.page_title not in staff_pages:
             continue
-        rows.append({"Loc": rank, "Scor": round(hit.score, 3), "Pagina": record.page_title,
-                     "Secțiune": record.title, "Dens": round(hit.dense, 3), "Lexical": round(hit.lexical, 2)})
+        rows.append({"Loc": rank, "Scor": round(hit.score, 3), "Dens": round(hit.dense, 3),
+                     "Lexical": round(hit.lexical, 2), "Pagina": record.page_title, "Secțiune": record.title})
         if len(rows) == staff_k:
             break
     evidence = ", ".join(f"{name} {value:.3f}" for name, value in asdict(retrieval.evidence).items())
@@ -99,7 +103,8 @@ def _staff_panel(message: dict, answer: r.Answer) -> None:
         else:
             quotes = [q for q in answer.answers if _in_pages(q)]
             st.caption("Text de răspuns, gata de copiat (butonul din colțul casetei):")
-            st.code(r.Answer(answer.question, answer.abstained, quotes).reply_text() or "—", language=None)
+            st.code(r.Answer(answer.question, answer.abstained, quotes).reply_text() or "—", language=None,
+                    wrap_lines=True)
 
 
 def _show_answer(message: dict, index: int) -> None:

@@ -4,9 +4,14 @@
 itself: a cached function that draws a progress bar would replay it on every
 cache hit, and a failed load must not be cached (fix the pages, reload, done).
 The slot's lock makes concurrent first visits wait for a single build.
+
+Each new session checks (a few ms) that the pages and the index on disk are
+still the ones the engine was loaded from; if not, the engine is reloaded,
+rebuilding the index first when the pages changed.
 """
 from __future__ import annotations
 
+import errno
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,20 +20,22 @@ import streamlit as st
 
 import retrieval as r
 from retrieval.engine import Engine
-from retrieval.store import SectionRecord
+from retrieval.store import SectionRecord, corpus_fingerprint, read_manifest
 
 from .config import Paths, paths
+from .render import md_escape
 
 # Questions a user might ask, shown as buttons; only those the policy answers are kept.
 EXAMPLE_QUESTIONS = [
-    "Cui partajați datele mele?",
-    "Vindeți datele mele personale?",
+    "Cu ce firme partajați datele mele?",
+    "Vindeți datele mele?",
     "Unde sunt stocate informațiile mele?",
     "Cum îmi protejați informațiile?",
     "Cum mă pot dezabona de la e-mailuri?",
-    "Ce faceți când primiți o cerere de la poliție?",
+    "Ce faceți dacă primiți un mandat de percheziție?",
 ]
 MAX_EXAMPLES = 4
+CHECKED = "_index_checked"  # session flag: this session has checked the engine is current
 
 
 @dataclass
@@ -40,7 +47,7 @@ class Loaded:
     sections: dict[tuple[str, str], SectionRecord]   # (source, anchor) -> section
     pages: list[str]                                  # page titles, in index order
     examples: list[str]
-    rebuilt: str | None = None                        # why the index was (re)built at start-up
+    rebuilt: str | None = None                        # why the index was (re)built before loading
 
     def section(self, source: str, anchor: str) -> SectionRecord | None:
         return self.sections.get((source, anchor))
@@ -73,7 +80,7 @@ class _BuildProgress:
         with self._where:
             self._status = st.status("Se construiește indexul politicii de confidențialitate…", expanded=True)
             with self._status:
-                st.caption(f"Motiv: {reason}")
+                st.caption(f"Motiv: {md_escape(reason)}")
                 self._bar = st.progress(0.0, text="Se pregătesc paginile…")
 
     def progress(self, done: int, total: int, label: str) -> None:
@@ -107,42 +114,57 @@ def _open(where, current: Paths) -> Loaded:
                   _examples(engine, records), ui.reason)
 
 
+_OS_REASONS = {
+    errno.EEXIST: "există deja un fișier cu acest nume, nu un dosar",
+    errno.ENOTDIR: "calea nu este un dosar",
+    errno.EACCES: "acces interzis",
+    errno.EPERM: "operație nepermisă",
+    errno.ENOSPC: "discul este plin",
+    errno.EROFS: "discul este doar pentru citire",
+    errno.ENOENT: "fișierul nu există",
+}
+
+
+def _outdated(loaded: Loaded, current: Paths) -> bool:
+    """Pages edited, or the index rebuilt elsewhere, since this engine was loaded?"""
+    manifest = loaded.engine.index.manifest
+    try:
+        if current.corpus is not None and (
+                corpus_fingerprint(current.corpus)["fingerprint"] != manifest["corpus"]["fingerprint"]):
+            return True
+        return read_manifest(current.index)["generation"] != manifest["generation"]
+    except r.RetrievalError:
+        return True  # the reload reports what is wrong
+
+
 def load_engine() -> Loaded:
     """The process-wide engine; on a RetrievalError the page shows it and stops."""
     current = paths()
     slot = _slot(str(current.index), None if current.corpus is None else str(current.corpus))
-    if slot.loaded is not None:
-        return slot.loaded
+    loaded = slot.loaded
+    if loaded is not None and (st.session_state.get(CHECKED) or not _outdated(loaded, current)):
+        st.session_state[CHECKED] = True
+        return loaded
     where = st.container()
     try:
         if not slot.lock.acquire(blocking=False):
             with where, st.spinner("Indexul se pregătește într-o altă sesiune, așteptați câteva secunde…"):
                 slot.lock.acquire()
         try:
-            if slot.loaded is None:
+            if slot.loaded is None or _outdated(slot.loaded, current):
                 slot.loaded = _open(where, current)
         finally:
             slot.lock.release()
     except r.RetrievalError as exc:
-        _stop_with(str(exc), current)
+        _stop_with(str(exc))
     except OSError as exc:
-        _stop_with(f"Indexul sau paginile nu pot fi citite ori scrise ({exc.strerror or exc}): "
-                   f"{exc.filename or current.index}", current)
+        why = _OS_REASONS.get(exc.errno, exc.strerror or type(exc).__name__)
+        _stop_with(f"Indexul sau paginile nu pot fi citite ori scrise ({why}): {exc.filename or current.index}")
+    st.session_state[CHECKED] = True
     return slot.loaded
 
 
-def _stop_with(message: str, current: Paths) -> None:
-    """The library's message, as-is, and a way out when the pages are at hand."""
-    st.error(message, icon=":material/error:")
-    if current.corpus is not None and current.corpus.is_dir():
-        if st.button("Reconstruiește indexul", icon=":material/build:"):
-            ui = _BuildProgress(st.container())
-            ui.on_rebuild("reconstruire cerută")
-            try:
-                r.build(current.corpus, current.index, progress=ui.progress)
-            except (r.RetrievalError, OSError) as exc:
-                st.error(str(exc))
-                st.stop()
-            ui.finish()
-            st.rerun()
+def _stop_with(message: str) -> None:
+    """The library's message, as-is, instead of a traceback; nothing else can run without an engine."""
+    st.error(md_escape(message), icon=":material/error:")  # paths and file names are text, not Markdown
     st.stop()

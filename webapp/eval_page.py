@@ -135,8 +135,13 @@ if chosen is not None:
     st.caption(f"{md_escape(name)}: {len(questions)} întrebări valide, {len(errors)} linii cu probleme.")
     if st.button("Rulează evaluarea", type="primary", icon=":material/play_arrow:", disabled=not questions):
         bar = st.progress(0.0, text="Se evaluează…")
-        result = evaluate(loaded.engine, questions, k=k, errors=errors,
-                          progress=lambda done, total: bar.progress(done / total, text=f"{done} din {total}"))
+        step = max(1, len(questions) // 20)  # few redraws: the browser shares the CPU with the timing
+
+        def advance(done: int, total: int) -> None:
+            if done % step == 0 or done == total:
+                bar.progress(done / total, text=f"{done} din {total}")
+
+        result = evaluate(loaded.engine, questions, k=k, errors=errors, progress=advance)
         bar.empty()
         st.session_state["evaluation"] = (name, result)
     if not questions:

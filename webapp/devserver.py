@@ -1,0 +1,69 @@
+"""Run the app as a real server on a free local port (browser tests and the latency bench).
+
+Not used by the app itself: it exists so tests and `bench/app_latency.py`
+start the server the same way a user does, `python -m streamlit run app.py`.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from .config import APP_DIR
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Headless, no GPU, and no background traffic of Chromium's own (updates, sync, QUIC probes).
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"]
+LOCAL_PREFIXES = ("http://localhost", "ws://localhost", "http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def app_server(env: dict[str, str] | None = None, python: str | None = None,
+               timeout: float = 60.0) -> Iterator[str]:
+    """Start `streamlit run app.py`, yield its base URL once healthy, stop it afterwards."""
+    port = free_port()
+    python = python or str(APP_DIR / ".venv" / "bin" / "python")
+    if not Path(python).exists():
+        python = sys.executable
+    command = [python, "-m", "streamlit", "run", str(APP_DIR / "app.py"), "--server.port", str(port),
+               "--server.headless", "true", "--server.address", "127.0.0.1"]
+    log = open(os.devnull, "w")
+    process = subprocess.Popen(command, cwd=APP_DIR, env={**os.environ, **(env or {})},
+                               stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"streamlit exited with code {process.returncode}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"streamlit did not answer on {url} within {timeout:.0f} s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
