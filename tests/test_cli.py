@@ -103,3 +103,11 @@ def test_missing_index_is_built_from_the_default_pages_or_fails_clearly(run_cli,
     result = run_cli("ask", "ceva despre date", "--index", str(tmp_path / "gol"), cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "Nu există niciun index" in result.stderr and "Dosarul cu pagini nu există: corpus" in result.stderr
+
+
+def test_build_if_needed_skips_a_fresh_index(run_cli, tiny_corpus, tmp_path):
+    index = tmp_path / "index"
+    first = run_cli("build", "--corpus", str(tiny_corpus), "--index", str(index), "--if-needed")
+    assert first.returncode == 0 and "Nu există niciun index" in first.stderr and "Index construit" in first.stdout
+    again = run_cli("build", "--corpus", str(tiny_corpus), "--index", str(index), "--if-needed")
+    assert again.returncode == 0 and "este la zi" in again.stdout
