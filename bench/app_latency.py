@@ -30,11 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 import retrieval  # noqa: E402
 from retrieval.evaluation import load_questions  # noqa: E402
-from webapp.devserver import CHROMIUM, CHROMIUM_ARGS, app_server  # noqa: E402
+from webapp.devserver import CHROMIUM, CHROMIUM_ARGS, app_server, open_chat, wait_ready  # noqa: E402
 
 OUT = ROOT / "artifacts" / "app_latency_bench.json"
-INPUT = "Scrieți întrebarea"
-READY = "Puteți începe cu una dintre aceste întrebări"
 CONCURRENT = ["Cum îmi protejați informațiile?", "Cum mă pot dezabona de la e-mailuri?",
               "Ce faceți dacă primiți un mandat de percheziție?", "Unde sunt stocate informațiile mele?",
               "De ce folosiți informațiile mele?"]
@@ -82,13 +80,10 @@ def browser(env: dict, questions: list[str]) -> dict:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
         def visit(question: str) -> tuple[float, float, object, object]:
-            context = chromium.new_context(viewport={"width": 1200, "height": 900})
-            page = context.new_page()
+            context, page, box = open_chat(chromium, url)
             started = time.perf_counter()
             page.goto(url)
-            box = page.get_by_placeholder(INPUT)
-            box.wait_for(timeout=60_000)
-            page.get_by_text(READY).wait_for(timeout=60_000)
+            wait_ready(page, box)
             box.fill(question)
             asked = time.perf_counter()
             box.press("Enter")
@@ -107,11 +102,9 @@ def browser(env: dict, questions: list[str]) -> dict:
         result["later_visits_enter_to_answer_s"] = [round(v[1], 2) for v in later]
 
         # Server-side time per answer, as the staff view reports it (retrieval + quoting, k=5).
-        context = chromium.new_context(viewport={"width": 1200, "height": 900})
-        page = context.new_page()
+        context, page, box = open_chat(chromium, url)
         page.goto(url)
-        box = page.get_by_placeholder(INPUT)
-        box.wait_for(timeout=60_000)
+        wait_ready(page, box)
         page.get_by_text("Mod asistență").click()
         page.get_by_text("Secțiuni afișate").wait_for()
         server_ms, shown = [], 0
@@ -132,12 +125,9 @@ def browser(env: dict, questions: list[str]) -> dict:
         # Five sessions press Enter together.
         sessions = []
         for question in CONCURRENT:
-            context = chromium.new_context(viewport={"width": 1100, "height": 900})
-            page = context.new_page()
+            context, page, box = open_chat(chromium, url, width=1100)
             page.goto(url)
-            box = page.get_by_placeholder(INPUT)
-            box.wait_for(timeout=60_000)
-            page.get_by_text(READY).wait_for(timeout=60_000)
+            wait_ready(page, box)
             box.fill(question)
             sessions.append((context, page, box))
         started = time.perf_counter()

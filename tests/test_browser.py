@@ -16,12 +16,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from webapp.devserver import CHROMIUM, CHROMIUM_ARGS, LOCAL_PREFIXES, app_server  # noqa: E402
+from webapp.devserver import (  # noqa: E402
+    CHROMIUM, CHROMIUM_ARGS, INPUT, LOCAL_PREFIXES, app_server, open_chat, wait_ready,
+)
 
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 LATENCY_FILE = ROOT / "artifacts" / "app_latency.json"
-INPUT = "Scrieți întrebarea"
-READY = "Puteți începe cu una dintre aceste întrebări"
 QUESTION = "cui partajați datele mele?"
 CITATION = "Partajarea datelor › Cum partajăm informații?"
 HOSTILE = "<script>alert(1)</script> **bold**"
@@ -100,15 +100,12 @@ def _ask_in_new_page(browser, url: str, question: str, citation: str, outside: l
 
     Requests leaving the machine and JavaScript dialogs are collected into `outside` and `dialogs`.
     """
-    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="ro-RO")
-    page = context.new_page()
+    context, page, box = open_chat(browser, url, locale="ro-RO")
     page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(LOCAL_PREFIXES) else None)
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     started = time.perf_counter()
     page.goto(url)
-    box = page.get_by_placeholder(INPUT)
-    box.wait_for(timeout=60_000)
-    page.get_by_text(READY).wait_for(timeout=60_000)
+    wait_ready(page, box)
     box.fill(question)
     asked = time.perf_counter()
     box.press("Enter")
@@ -160,12 +157,9 @@ def test_five_sessions_at_once_each_get_their_own_answer(server, browser, engine
     assert len(set(expected.values())) == len(CONCURRENT), expected
     sessions = []
     for question, citation in expected.items():
-        context = browser.new_context(viewport={"width": 1100, "height": 900})
-        page = context.new_page()
+        context, page, box = open_chat(browser, server, width=1100)
         page.goto(server)
-        box = page.get_by_placeholder(INPUT)
-        box.wait_for(timeout=60_000)
-        page.get_by_text(READY).wait_for(timeout=60_000)  # the first script run has finished
+        wait_ready(page, box)  # the first script run has finished
         box.fill(question)
         sessions.append((context, page, box, question, citation))
 

@@ -22,6 +22,20 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"]
 LOCAL_PREFIXES = ("http://localhost", "ws://localhost", "http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")
+INPUT = "Scrieți întrebarea"                          # placeholder of the chat input
+READY = "Puteți începe cu una dintre aceste întrebări"  # shown once the engine is loaded
+
+
+def open_chat(browser, url: str, width: int = 1200, **context_options):
+    """A fresh browser session on the app, ready for a question: (context, page, chat input)."""
+    context = browser.new_context(viewport={"width": width, "height": 900}, **context_options)
+    page = context.new_page()
+    return context, page, page.get_by_placeholder(INPUT)
+
+
+def wait_ready(page, box) -> None:
+    box.wait_for(timeout=60_000)
+    page.get_by_text(READY).wait_for(timeout=60_000)
 
 
 def free_port() -> int:
