@@ -30,7 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 import retrieval  # noqa: E402
 from retrieval.evaluation import load_questions  # noqa: E402
-from webapp.devserver import CHROMIUM, CHROMIUM_ARGS, app_server, open_chat, wait_ready  # noqa: E402
+from webapp.devserver import (  # noqa: E402
+    CHROMIUM, CHROMIUM_ARGS, app_server, ask_in_new_session, open_chat, wait_ready,
+)
 
 OUT = ROOT / "artifacts" / "app_latency_bench.json"
 CONCURRENT = ["Cum îmi protejați informațiile?", "Cum mă pot dezabona de la e-mailuri?",
@@ -80,16 +82,11 @@ def browser(env: dict, questions: list[str]) -> dict:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
         def visit(question: str) -> tuple[float, float, object, object]:
-            context, page, box = open_chat(chromium, url)
-            started = time.perf_counter()
-            page.goto(url)
-            wait_ready(page, box)
-            box.fill(question)
-            asked = time.perf_counter()
-            box.press("Enter")
-            page.get_by_test_id("stChatMessage").nth(1).get_by_test_id("stExpander").first.wait_for(timeout=60_000)
-            done = time.perf_counter()
-            return done - started, done - asked, context, page
+            context, page, load, enter = ask_in_new_session(
+                chromium, url, question,
+                lambda p: p.get_by_test_id("stChatMessage").nth(1).get_by_test_id("stExpander").first.wait_for(
+                    timeout=60_000))
+            return load, enter, context, page
 
         first, first_enter, context, _ = visit(questions[0])
         context.close()

@@ -9,9 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .chunking import Unit
 from .engine import Engine, Retrieval, validate_question
-from .lexical import terms
 
 MAX_UNITS = 3          # best sentences/items quoted per section, before list expansion
 MAX_LIST_ITEMS = 12    # items quoted when the best unit introduces a list
@@ -61,16 +59,14 @@ def _unit_scores(engine: Engine, retrieval: Retrieval, unit_ids: list[int]) -> n
     """Cosine to the question plus the share of its terms each unit contains."""
     cos = engine.index.unit_matrix[unit_ids] @ retrieval.query_vector
     query_terms = set(retrieval.query_terms)
-    overlap = np.array([
-        len(query_terms & set(terms(engine.index.units[i].text))) / max(1, len(query_terms)) for i in unit_ids
-    ], dtype=np.float32)
+    overlap = np.array([len(query_terms & engine.unit_terms[i]) / max(1, len(query_terms)) for i in unit_ids],
+                       dtype=np.float32)
     return cos + 0.5 * overlap
 
 
 def select_units(engine: Engine, retrieval: Retrieval, section: int) -> list[int]:
     """Indexes of the units to quote from a section, in page order."""
-    units = engine.index.units
-    ids = [i for i, u in enumerate(units) if u.section == section]
+    ids = engine.section_units[section]
     if not ids:
         return []
     scores = _unit_scores(engine, retrieval, ids)
@@ -79,17 +75,17 @@ def select_units(engine: Engine, retrieval: Retrieval, section: int) -> list[int
     best = float(shifted.max())
     ranked = [ids[j] for j in np.argsort(-scores, kind="stable")]
     chosen = [i for i in ranked[:MAX_UNITS] if best == 0 or shifted[ids.index(i)] >= RELATIVE_CUTOFF * best] or ranked[:1]
-    return sorted(_with_list_context(units, chosen))
+    return sorted(_with_list_context(engine, chosen))
 
 
-def _with_list_context(units: list[Unit], chosen: list[int]) -> set[int]:
+def _with_list_context(engine: Engine, chosen: list[int]) -> set[int]:
     """An item brings its introducing sentence; an introducing sentence brings its list."""
     picked = set(chosen)
     for i in chosen:
-        if units[i].kind == "item" and units[i].intro is not None:
-            picked.add(units[i].intro)
-        items = [j for j, u in enumerate(units) if u.intro == i]
-        picked.update(items[:MAX_LIST_ITEMS])
+        intro = engine.index.units[i].intro
+        if intro is not None:
+            picked.add(intro)
+        picked.update(engine.list_items.get(i, [])[:MAX_LIST_ITEMS])
     return picked
 
 

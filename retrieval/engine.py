@@ -123,6 +123,14 @@ class Engine:
         self._chunk_section = np.array([c.section for c in index.chunks], dtype=np.int64)
         self._unit_section = np.array([u.section for u in index.units], dtype=np.int64)
         self._n_sections = n
+        # Per-unit facts the answer step needs on every question, computed once here.
+        self.unit_terms = [frozenset(terms(u.text)) for u in index.units]
+        self.section_units: list[list[int]] = [[] for _ in range(n)]
+        self.list_items: dict[int, list[int]] = {}
+        for i, unit in enumerate(index.units):
+            self.section_units[unit.section].append(i)
+            if unit.intro is not None:
+                self.list_items.setdefault(unit.intro, []).append(i)
 
     @classmethod
     def open(cls, index_dir: Path, settings: Settings = Settings()) -> "Engine":

@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .engine import Engine
-from .errors import RetrievalError
+from .errors import QuestionError, RetrievalError
 from .text import fold_key
 
 
@@ -133,8 +133,6 @@ def first_match(expected: list[str], retrieved: list[str]) -> int | None:
 
 
 def run_question(engine: Engine, question: Question, k: int) -> Result:
-    from .errors import QuestionError
-
     started = time.perf_counter()
     try:
         retrieval = engine.retrieve(question.question)

@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -236,7 +237,16 @@ def _fsync_tree(folder: Path) -> None:
                 os.fsync(handle.fileno())
 
 
-def _remove_old_generations(index_dir: Path, keep: str) -> None:
+def _remove_old_generations(index_dir: Path, keep: str, abandoned_after_s: float = 3600) -> None:
+    """Drop superseded generations, and staging folders a crashed build left behind.
+
+    A staging folder younger than an hour may belong to a build running right now
+    in another process (the app and the CLI can build at once): it is left alone.
+    """
+    now = time.time()
     for path in index_dir.iterdir():
-        if path.is_dir() and path.name.startswith(("gen-", ".building-")) and path.name != keep:
+        if not path.is_dir() or path.name == keep:
+            continue
+        if path.name.startswith("gen-") or (
+                path.name.startswith(".building-") and now - path.stat().st_mtime > abandoned_after_s):
             shutil.rmtree(path, ignore_errors=True)

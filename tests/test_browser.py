@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from webapp.devserver import (  # noqa: E402
-    CHROMIUM, CHROMIUM_ARGS, INPUT, LOCAL_PREFIXES, app_server, open_chat, wait_ready,
+    CHROMIUM, CHROMIUM_ARGS, INPUT, LOCAL_PREFIXES, app_server, ask_in_new_session, open_chat, wait_ready,
 )
 
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -96,22 +96,14 @@ def _screenshot(page, name: str) -> None:
 
 
 def _ask_in_new_page(browser, url: str, question: str, citation: str, outside: list, dialogs: list):
-    """Open the app in a fresh session, ask once; (context, page, load->answer s, Enter->answer s).
+    """Ask once in a fresh session, collecting requests that leave the machine and JS dialogs."""
+    def listen(page):
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(LOCAL_PREFIXES) else None)
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
 
-    Requests leaving the machine and JavaScript dialogs are collected into `outside` and `dialogs`.
-    """
-    context, page, box = open_chat(browser, url, locale="ro-RO")
-    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(LOCAL_PREFIXES) else None)
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    started = time.perf_counter()
-    page.goto(url)
-    wait_ready(page, box)
-    box.fill(question)
-    asked = time.perf_counter()
-    box.press("Enter")
-    page.get_by_text(citation, exact=True).wait_for(timeout=30_000)
-    answered = time.perf_counter()
-    return context, page, answered - started, answered - asked
+    return ask_in_new_session(browser, url, question,
+                              lambda page: page.get_by_text(citation, exact=True).wait_for(timeout=30_000),
+                              page_setup=listen, locale="ro-RO")
 
 
 def test_question_answered_in_the_browser(server, browser):

@@ -38,6 +38,27 @@ def wait_ready(page, box) -> None:
     page.get_by_text(READY).wait_for(timeout=60_000)
 
 
+def ask_in_new_session(browser, url: str, question: str, answered, page_setup=None, **context_options):
+    """Open the app in a fresh session and ask once, as a user would.
+
+    `answered(page)` waits until the answer shows; `page_setup(page)` runs before
+    the page loads (to attach listeners). Returns (context, page, load->answer s,
+    Enter->answer s).
+    """
+    context, page, box = open_chat(browser, url, **context_options)
+    if page_setup:
+        page_setup(page)
+    started = time.perf_counter()
+    page.goto(url)
+    wait_ready(page, box)
+    box.fill(question)
+    asked = time.perf_counter()
+    box.press("Enter")
+    answered(page)
+    done = time.perf_counter()
+    return context, page, done - started, done - asked
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
