@@ -5,7 +5,7 @@ The library in five names:
     from retrieval import open_engine, ask
     engine = open_engine("index", corpus_dir="corpus")   # builds/rebuilds the index if needed
     answer = ask(engine, "cui partajați datele mele?", k=3)
-    answer.abstained, answer.answers[0].citation, answer.answers[0].quote
+    answer.abstained, answer.quotes[0].citation, answer.quotes[0].quote, answer.message
 
 Every CLI command (`python -m retrieval build|ask|eval`) is a thin shell over
 these functions.
@@ -21,19 +21,21 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from pathlib import Path  # noqa: E402
-from typing import Callable
+from typing import Any, Callable  # noqa: E402
 
 from .answer import Answer, Quote, answer as _answer  # noqa: E402
 from .embeddings import DEFAULT_MODEL  # noqa: E402
 from .engine import Engine, Retrieval, Settings  # noqa: E402
 from .errors import BrokenIndexError, CorpusError, QuestionError, RetrievalError, StaleIndexError  # noqa: E402
-from .store import Progress, build_index, read_manifest, staleness  # noqa: E402
+from .indexing import build_index  # noqa: E402
+from .pages import Section  # noqa: E402
+from .store import Progress, read_manifest, staleness  # noqa: E402
 
 DEFAULT_CORPUS = Path("corpus")
 DEFAULT_INDEX = Path("index")
 
 __all__ = [
-    "Answer", "Quote", "Engine", "Retrieval", "Settings", "DEFAULT_MODEL", "DEFAULT_CORPUS", "DEFAULT_INDEX",
+    "Answer", "Quote", "Section", "Engine", "Retrieval", "Settings", "DEFAULT_MODEL", "DEFAULT_CORPUS", "DEFAULT_INDEX",
     "RetrievalError", "CorpusError", "BrokenIndexError", "StaleIndexError", "QuestionError",
     "build", "open_engine", "ask", "index_status",
 ]
@@ -93,7 +95,7 @@ def ask(engine: Engine, question: str, k: int = 3, retrieval: Retrieval | None =
     return _answer(engine, question, k, retrieval)
 
 
-def _previous_manifest(index_dir: Path) -> dict:
+def _previous_manifest(index_dir: Path) -> dict[str, Any]:
     try:
         return read_manifest(index_dir)
     except BrokenIndexError:

@@ -1,107 +1,203 @@
-"""Extractive answers: the most relevant sentences and list items, verbatim, cited.
+"""Extractive answers: the passage that answers first, short, verbatim, cited; others after it.
 
-Nothing here writes prose: every quote line is a slice of a page, so the
-answer can never say what the policy does not.
+Nothing here writes prose about the policy: every quote line is a slice of a
+section's text, so the answer can never say what the policy does not. The only
+sentences of our own are the "not covered" message and the contact line.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import Any
 
 from .engine import Engine, Retrieval, validate_question
+from .pages import cite
+from .text import fold
 
-MAX_UNITS = 3          # best sentences/items quoted per section, before list expansion
-MAX_LIST_ITEMS = 12    # items quoted when the best unit introduces a list
-RELATIVE_CUTOFF = 0.6  # keep a unit whose score is at least this share of the best one's
+LEAD_BUDGET = 350        # characters of the first passage (a list is trimmed around the answering item)
+OTHER_BUDGET = 220       # characters of each secondary passage
+MAX_LIST_ITEMS = 12      # items quoted when the passage is a list
+SHORT_SENTENCE = 70      # a secondary sentence shorter than this brings the next one with it
+LEAD_MIN_CHARS = 200     # the first passage grows by following sentences of its paragraph up to this
+# "cine/ce/care/cui/unde …", "which/what/who": the answer is usually a whole list, not one item of it.
+_LIST_QUESTION = re.compile(r"^\s*(cu cine|cui|cine|ce|care|ce fel|unde|which|what|who)\b|\b(ce date|care sunt|lista)\b")
+GAP = "[…]"
+
+NOT_COVERED = "Politica de confidențialitate nu spune {missing}."
+OFFTOPIC = "Întrebarea nu pare să fie despre datele personale, iar politica de confidențialitate nu răspunde la ea."
+UNKNOWN = "Politica de confidențialitate nu pare să răspundă la această întrebare."
+CONTACT_LINE = "Nu ați găsit răspunsul? Scrieți-ne: {contact}"
+NO_CONTACT_LINE = "Nu ați găsit răspunsul? Adresați-vă organizației, la datele de contact de pe site-ul ei."
 
 
 @dataclass(frozen=True)
 class Quote:
-    document: str
-    section: str
+    """One passage of one section, as shown: its lines, where they are in the section, its citation."""
+
+    page: str                  # page title
+    section: str               # innermost heading
     section_path: list[str]
-    quote: str
+    quote: str                 # the quoted lines, "\n"-joined; list items keep their marker
     score: float
     source: str
     anchor: str
-    # (start, end) offsets of each quoted line inside the section text, for highlighting
-    spans: list[tuple[int, int]] = field(default_factory=list)
+    url: str = ""              # page address + "#anchor" when the page declares `url:`
+    spans: list[tuple[int, int]] = field(default_factory=list)  # each line's (start, end) in the section text
+    gaps: list[int] = field(default_factory=list)   # indexes of lines followed by skipped text ("[…]")
 
     @property
     def citation(self) -> str:
-        return f"{self.document} › {self.section}"
+        return cite(self.page, self.section_path)
 
-    def to_json(self) -> dict:
-        return {"document": self.document, "section": self.section, "section_path": list(self.section_path),
-                "quote": self.quote, "score": round(self.score, 4), "source": self.source, "anchor": self.anchor}
+    def lines_with_gaps(self) -> list[str]:
+        out = []
+        for n, line in enumerate(self.quote.splitlines()):
+            out.append(line)
+            if n in self.gaps:
+                out.append(GAP)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"page": self.page, "section": self.section, "section_path": list(self.section_path),
+                "citation": self.citation, "quote": self.quote, "score": round(self.score, 4),
+                "source": self.source, "anchor": self.anchor, "url": self.url}
 
 
 @dataclass(frozen=True)
 class Answer:
     question: str
     abstained: bool
-    answers: list[Quote]
+    quotes: list[Quote]        # the first one answers; the others are secondary
+    message: str = ""          # our own sentence when abstaining ("Politica … nu spune …")
+    contact: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
 
-    def to_json(self) -> dict:
-        return {"question": self.question, "abstained": self.abstained, "answers": [a.to_json() for a in self.answers]}
+    @property
+    def reason(self) -> str:
+        return str(self.evidence.get("reason", "answered"))
 
-    def reply_text(self) -> str:
-        """Copy-ready text for a support e-mail: the quotes and their citations."""
+    @property
+    def contact_line(self) -> str:
+        return CONTACT_LINE.format(contact=self.contact) if self.contact else NO_CONTACT_LINE
+
+    def to_json(self) -> dict[str, Any]:
+        return {"question": self.question, "abstained": self.abstained, "message": self.message,
+                "contact": self.contact, "evidence": self.evidence, "answers": [q.to_json() for q in self.quotes]}
+
+    def reply_text(self, quotes: list[Quote] | None = None) -> str:
+        """Copy-ready text for a support e-mail: quotes with their gaps and citations (links when known)."""
+        if self.abstained:
+            return f"{self.message}\n{self.contact_line}"
         parts = []
-        for quote in self.answers:
-            lines = "\n".join(f"> {line}" for line in quote.quote.splitlines())
-            parts.append(f"{lines}\n({quote.citation})")
+        for quote in self.quotes if quotes is None else quotes:
+            where = f"{quote.citation}: {quote.url}" if quote.url else quote.citation
+            parts.append("\n".join(quote.lines_with_gaps()) + f"\n({where})")
         return "\n\n".join(parts)
 
 
-def _unit_scores(engine: Engine, retrieval: Retrieval, unit_ids: list[int]) -> np.ndarray:
-    """Cosine to the question plus the share of its terms each unit contains."""
-    cos = engine.index.unit_matrix[unit_ids] @ retrieval.query_vector
-    query_terms = set(retrieval.query_terms)
-    overlap = np.array([len(query_terms & engine.unit_terms[i]) / max(1, len(query_terms)) for i in unit_ids],
-                       dtype=np.float32)
-    return cos + 0.5 * overlap
+def _expand(engine: Engine, unit: int, question: str, budget: int, min_chars: int = SHORT_SENTENCE) -> list[int]:
+    """The unit plus just enough context: its list intro, its list (for who/what questions), a next sentence."""
+    units = engine.index.units
+    anchor = unit
+    if units[unit].kind == "item" and not units[unit].marker and units[unit].intro is not None:
+        anchor = units[unit].intro     # a later sentence of a long item: quote from the item's start
+    head = units[anchor]
+    picked = {anchor, unit}
+    items = engine.list_items.get(anchor, [])
+    if items:                          # the unit introduces a list: the list is the answer
+        picked.update(items[:MAX_LIST_ITEMS])
+    elif head.intro is not None:       # an item brings what introduces it
+        picked.add(head.intro)
+        if head.kind == "item" and _LIST_QUESTION.search(fold(question)):
+            picked.update(engine.list_items.get(head.intro, [])[:MAX_LIST_ITEMS])
+    elif head.kind == "sentence":
+        # A sentence brings the next ones of its paragraph while the passage is short: the
+        # sentence that names a thing is often followed by the one that says what it does.
+        size, following = len(engine.unit_text[unit]), unit + 1
+        while size < min_chars and following < len(units) and units[following].line == head.line and \
+                units[following].section == head.section and size + len(engine.unit_text[following]) <= budget:
+            picked.add(following)
+            size += len(engine.unit_text[following]) + 1
+            following += 1
+    return _fit(engine, sorted(picked), keep=unit, budget=budget)
 
 
-def select_units(engine: Engine, retrieval: Retrieval, section: int) -> list[int]:
-    """Indexes of the units to quote from a section, in page order."""
-    ids = engine.section_units[section]
-    if not ids:
-        return []
-    scores = _unit_scores(engine, retrieval, ids)
-    # Shift so the weakest unit of the section scores 0: a relative cutoff then means something.
-    shifted = scores - scores.min()
-    best = float(shifted.max())
-    ranked = [ids[j] for j in np.argsort(-scores, kind="stable")]
-    chosen = [i for i in ranked[:MAX_UNITS] if best == 0 or shifted[ids.index(i)] >= RELATIVE_CUTOFF * best] or ranked[:1]
-    return sorted(_with_list_context(engine, chosen))
+def _fit(engine: Engine, picked: list[int], keep: int, budget: int) -> list[int]:
+    """Drop list items farthest from the one that answers until the passage fits the budget."""
+    def size(ids: list[int]) -> int:
+        return sum(len(engine.unit_text[i]) + 3 for i in ids)
 
-
-def _with_list_context(engine: Engine, chosen: list[int]) -> set[int]:
-    """An item brings its introducing sentence; an introducing sentence brings its list."""
-    picked = set(chosen)
-    for i in chosen:
-        intro = engine.index.units[i].intro
-        if intro is not None:
-            picked.add(intro)
-        picked.update(engine.list_items.get(i, [])[:MAX_LIST_ITEMS])
+    picked = list(picked)
+    while size(picked) > budget and len(picked) > 2:
+        removable = [i for i in picked if i != keep and engine.index.units[i].kind == "item" and
+                     not engine.list_items.get(i)]
+        if not removable:
+            break
+        picked.remove(max(removable, key=lambda i: abs(i - keep)))
     return picked
 
 
+def _quote(engine: Engine, section_index: int, unit_ids: list[int], score: float) -> Quote:
+    """Lines of the section covering the units: one line a block, markers kept, gaps noted."""
+    section = engine.index.sections[section_index]
+    units = engine.index.units
+    text = section.text
+    lines: list[str] = []
+    spans: list[tuple[int, int]] = []
+    prev = -1
+    for uid in unit_ids:
+        u = units[uid]
+        start = u.start - len(u.marker) if u.marker else u.start
+        if spans and units[prev].line == u.line and not text[spans[-1][1]:start].strip():
+            spans[-1] = (spans[-1][0], u.end)       # contiguous with the previous unit on the same line
+        elif spans and units[prev].line == u.line:
+            spans.append((u.start, u.end))
+        else:
+            spans.append((start, u.end))
+        prev = uid
+    gaps = [n for n in range(len(spans) - 1) if text[spans[n][1]:spans[n + 1][0]].strip()]
+    lines = [text[a:b] for a, b in spans]
+    return Quote(section.page_title, section.title, list(section.path), "\n".join(lines), score, section.source,
+                 section.anchor, section.link, spans, gaps)
+
+
 def answer(engine: Engine, question: str, k: int = 3, retrieval: Retrieval | None = None) -> Answer:
-    """Retrieve (unless given), then quote the best `k` distinct sections (also when abstaining)."""
+    """Retrieve (unless given), then lead with the passage that answers, then k-1 shorter ones."""
+    k = _check_k(k)
     if retrieval is None or retrieval.question != validate_question(question):
         retrieval = engine.retrieve(question)
     quotes = []
-    for hit in retrieval.hits[:max(1, k)]:
-        section = engine.index.sections[hit.section]
-        unit_ids = select_units(engine, retrieval, hit.section)
-        lines = [engine.index.units[i] for i in unit_ids]
-        spans = []
-        for u in lines:
-            start = u.start - section.start - len(u.marker)
-            spans.append((start, start + len(u.quote_line)))
-        quotes.append(Quote(section.page_title, section.title, list(section.path),
-                            "\n".join(u.quote_line for u in lines), hit.score, section.source, section.anchor, spans))
-    return Answer(retrieval.question, retrieval.abstained, quotes)
+    for n, hit in enumerate(retrieval.hits[:k]):
+        unit = hit.best_unit if hit.best_unit >= 0 else _fallback_unit(engine, hit.section)
+        if unit < 0:
+            continue
+        ids = _expand(engine, unit, retrieval.question, LEAD_BUDGET if n == 0 else OTHER_BUDGET,
+                      LEAD_MIN_CHARS if n == 0 else SHORT_SENTENCE)
+        quotes.append(_quote(engine, hit.section, ids, hit.score))
+    evidence = retrieval.evidence
+    message = ""
+    if retrieval.abstained:
+        topic = engine.taxonomy.get(evidence.topic.topic or "")
+        if evidence.reason == "uncovered" and topic is not None:
+            message = NOT_COVERED.format(missing=topic.missing)
+        elif evidence.reason == "offtopic":
+            message = OFFTOPIC
+        else:
+            message = UNKNOWN
+    return Answer(retrieval.question, retrieval.abstained, quotes, message, engine.contact, evidence.to_json())
+
+
+def _fallback_unit(engine: Engine, section: int) -> int:
+    """A section outside the reranked candidates: quote its first unit."""
+    ids = engine.section_units[section]
+    return ids[0] if ids else -1
+
+
+def _check_k(k: object) -> int:
+    from .errors import QuestionError
+
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise QuestionError("Numărul de secțiuni (k) trebuie să fie un număr întreg.")
+    if not 1 <= k <= 50:
+        raise QuestionError("Numărul de secțiuni (k) trebuie să fie între 1 și 50.")
+    return k

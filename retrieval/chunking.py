@@ -1,16 +1,16 @@
-"""Sections -> retrieval chunks and quotable units (sentences, list items).
+"""Sections -> retrieval chunks and quotable units (sentences, list items, table rows).
 
 Chunks are what the indexes search; units are what an answer quotes. Both are
-exact substrings of the page, located by offset, so a quote is always verbatim.
+slices of a section's plain text, located by offset, so a quote is always the
+page's own words.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
-from typing import TYPE_CHECKING
-
-from .pages import Page, Section
+from .pages import TEXT_BULLETS, Page, Section, cite
 
 if TYPE_CHECKING:
     from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -20,22 +20,46 @@ CHUNK_OVERLAP = 200
 # Paragraphs first (a list and the sentence introducing it share a paragraph),
 # then lines, then sentences: a split lands between list items, never inside one.
 SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
+# A list item longer than this is quoted sentence by sentence (its first sentence keeps the marker).
+LONG_ITEM_CHARS = 280
 
-_LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+")
+# "- ", "* ", "+ ", "1. ", "2) ", and the paragraph bullets some pages type ("• ", "– ").
+_LIST_ITEM = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>(?:[-*+]|\d{1,3}[.)]|[" + "".join(TEXT_BULLETS) + r"])[ \t]+)")
+ROW_SEPARATOR = " · "
 # Sentence ends: . ! ? followed by space and an upper-case letter or a quote.
 # Hand-written because no Romanian sentence splitter ships offline; abbreviations
 # such as "dvs." are followed by lower case in these pages, so they do not split.
 _SENTENCE_END = re.compile(
-    r"(?<=[.!?…])(?<!\bex\.)(?<!\bnr\.)(?<!\bart\.)(?<!\balin\.)(?<!\bpag\.)(?<!\bstr\.)"
+    r"(?<=[.!?…])(?<!\b[Ee]x\.)(?<!\b[Nn]r\.)(?<!\b[Aa]rt\.)(?<!\b[Aa]lin\.)(?<!\b[Pp]ag\.)(?<!\b[Ss]tr\.)"
+    r"(?<!\b[Pp]ct\.)(?<!\b[Ll]it\.)(?<!\b[Dd]l\.)(?<!\b[Dd]na\.)(?<!\bS\.C\.)(?<!\bS\.R\.L\.)"
     r"[ \t]+(?=[\"„«(]?[A-ZĂÂÎȘȚŞŢ0-9])"
 )
+
+
+def list_marker(line: str) -> tuple[int, str] | None:
+    """(indent width, marker as written) when a line of section text is a list item."""
+    match = _LIST_ITEM.match(line)
+    return (len(match.group("indent")), match.group("marker")) if match else None
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence in `text`."""
+    out, pos = [], 0
+    for piece in _SENTENCE_END.split(text):
+        at = text.index(piece, pos)
+        pos = at + len(piece)
+        stripped = piece.strip()
+        if stripped:
+            begin = text.index(stripped, at)
+            out.append((begin, begin + len(stripped)))
+    return out
 
 
 @dataclass(frozen=True)
 class Chunk:
     section: int      # index into the section list
-    text: str         # verbatim slice of the section
-    start: int        # offset in the page file
+    text: str         # slice of the section text
+    start: int        # offset in the section text
     context: str      # heading path (and list intro) prepended for the model
 
     @property
@@ -45,18 +69,22 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Unit:
-    """A sentence or a list item: the smallest thing an answer quotes."""
+    """A sentence, a list item or a table row: the smallest thing an answer quotes."""
 
     section: int
-    text: str
-    start: int        # offset in the page file
-    kind: str         # "sentence" | "item"
-    intro: int | None  # for list items: index of the unit that introduces the list
-    marker: str = ""  # the list marker as written ("- "), so marker + text is verbatim too
+    start: int         # offset of the unit's text in the section text
+    end: int
+    line: int          # line of the section text it sits on
+    kind: str          # "sentence" | "item" | "row"
+    intro: int | None  # for list items: the unit that introduces the list (or the parent item)
+    marker: str = ""   # list marker as written ("- ", "1. "), on an item's first unit only
+    depth: int = 0     # list nesting
 
-    @property
-    def quote_line(self) -> str:
-        return self.marker + self.text
+    def text_in(self, section_text: str) -> str:
+        return section_text[self.start:self.end]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def splitter(chunk_size: int = CHUNK_SIZE, chunk_overlap: int = CHUNK_OVERLAP) -> "RecursiveCharacterTextSplitter":
@@ -70,65 +98,81 @@ def splitter(chunk_size: int = CHUNK_SIZE, chunk_overlap: int = CHUNK_OVERLAP) -
 
 
 def heading_context(page: Page, section: Section) -> str:
-    return " › ".join((page.title, *section.path))
+    return cite(page.title, section.path) if len(section.path) < 2 else " › ".join((page.title, *section.path))
 
 
 def split_units(section: Section, section_index: int) -> list[Unit]:
-    """Sentences of prose lines and whole list items, in page order."""
+    """Sentences of prose lines, list items (long ones by sentence) and table rows, in page order.
+
+    `intro` links an item to the sentence just before its list, or a nested item to
+    its parent item, so a quote of an item can bring what it answers to.
+    """
     units: list[Unit] = []
     last_prose: int | None = None
-    offset = section.start
-    for line in section.text.splitlines(keepends=True):
-        line_start, offset = offset, offset + len(line)
-        content = line.rstrip()
-        if not content.strip():
-            last_prose = None  # a blank line ends the paragraph a list could hang from
+    parents: dict[int, int] = {}   # indent width -> unit index of the latest item at that depth
+    offset = 0
+    for number, line in enumerate(section.text.split("\n")):
+        line_start, offset = offset, offset + len(line) + 1
+        if not line.strip():
             continue
-        marker = _LIST_ITEM.match(content)
-        if marker:
-            text = content[marker.end():].strip()
-            if text:
-                at = content.index(text, marker.end())
-                indent = len(content) - len(content.lstrip())
-                units.append(Unit(section_index, text, line_start + at, "item", last_prose, content[indent:at]))
+        found = list_marker(line)
+        if found:
+            indent, marker = found
+            body_at = indent + len(marker)
+            depth = indent // 2
+            for width in [w for w in parents if w >= indent]:
+                del parents[width]
+            intro = parents[max(parents)] if parents else last_prose
+            body = line[body_at:]
+            pieces = split_sentences(body) if len(body) > LONG_ITEM_CHARS else [(0, len(body))]
+            first = len(units)
+            for n, (a, b) in enumerate(pieces):
+                units.append(Unit(section_index, line_start + body_at + a, line_start + body_at + b, number,
+                                  "item", intro if n == 0 else first, marker if n == 0 else "", depth))
+            parents[indent] = first
             continue
-        pos = 0
-        for piece in _SENTENCE_END.split(content):
-            at = content.index(piece, pos)
-            pos = at + len(piece)
-            text = piece.strip()
-            if text:
-                units.append(Unit(section_index, text, line_start + content.index(text, at), "sentence", None))
+        if line.startswith("  ") and parents:   # continuation paragraph of the last item
+            for a, b in split_sentences(line):
+                units.append(Unit(section_index, line_start + a, line_start + b, number, "sentence",
+                                  parents[max(parents)], "", 0))
+            continue
+        parents.clear()
+        if ROW_SEPARATOR in line and ": " in line:
+            units.append(Unit(section_index, line_start, line_start + len(line), number, "row", None))
+        else:
+            for a, b in split_sentences(line):
+                units.append(Unit(section_index, line_start + a, line_start + b, number, "sentence", None))
         last_prose = len(units) - 1
     return units
 
 
 def chunk_sections(pages: list[Page], chunk_size: int = CHUNK_SIZE,
-                   chunk_overlap: int = CHUNK_OVERLAP) -> tuple[list[tuple[Page, Section]], list[Chunk], list[Unit]]:
+                   chunk_overlap: int = CHUNK_OVERLAP) -> tuple[list[Section], list[Chunk], list[Unit]]:
     """All sections, their chunks (never crossing a section) and their units."""
     split = splitter(chunk_size, chunk_overlap)
-    sections: list[tuple[Page, Section]] = []
+    sections: list[Section] = []
     chunks: list[Chunk] = []
     units: list[Unit] = []
     for page in pages:
         for section in page.sections:
             index = len(sections)
-            sections.append((page, section))
+            sections.append(section)
             section_units = split_units(section, index)
             base = len(units)
             units.extend(
-                Unit(u.section, u.text, u.start, u.kind, None if u.intro is None else base + u.intro, u.marker)
+                Unit(u.section, u.start, u.end, u.line, u.kind, None if u.intro is None else base + u.intro,
+                     u.marker, u.depth)
                 for u in section_units
             )
             context = heading_context(page, section)
             for doc in split.create_documents([section.text]):
-                start = section.start + doc.metadata["start_index"]
-                intro = _list_intro_before(section_units, start, doc.page_content)
+                start = int(doc.metadata["start_index"])
+                intro = _list_intro_before(section, section_units, start)
                 chunks.append(Chunk(index, doc.page_content, start, f"{context}\n{intro}" if intro else context))
     return sections, chunks, units
 
 
-def _list_intro_before(section_units: list[Unit], start: int, text: str) -> str | None:
+def _list_intro_before(section: Section, section_units: list[Unit], start: int) -> str | None:
     """If a chunk starts inside a list whose intro lies before it, return that intro.
 
     Keeps a long list's continuation tied to the sentence that introduces it.
@@ -137,4 +181,4 @@ def _list_intro_before(section_units: list[Unit], start: int, text: str) -> str 
     if first is None or first.kind != "item" or first.intro is None:
         return None
     intro = section_units[first.intro]
-    return intro.text if intro.start < start else None
+    return intro.text_in(section.text) if intro.start < start else None

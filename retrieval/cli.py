@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-from . import DEFAULT_CORPUS, DEFAULT_INDEX, DEFAULT_MODEL, ask, build, index_status, open_engine
+from . import DEFAULT_CORPUS, DEFAULT_INDEX, DEFAULT_MODEL, Answer, ask, build, index_status, open_engine
 from .errors import RetrievalError
 
 EXIT_USER_ERROR = 2
@@ -61,17 +62,32 @@ def _engine(args: argparse.Namespace):
                        on_rebuild=lambda why: _notice(f"Indexul trebuie reconstruit ({why}); îl reconstruiesc…"))
 
 
-def format_answer(answer) -> str:
-    """Human-readable answer: quotes with their citations."""
-    lines = [f"Întrebare: {answer.question}", ""]
+def format_answer(answer: Answer, staff: bool = False) -> str:
+    """Human-readable answer: the passage that answers first, then the others, each cited."""
+    lines = [f"Întrebare: {safe(answer.question)}", ""]
     if answer.abstained:
-        lines += ["Politica de confidențialitate nu pare să răspundă la această întrebare.",
-                  "Încercați să o formulați altfel. Cele mai apropiate secțiuni, doar ca referință:", ""]
-    for n, quote in enumerate(answer.answers, start=1):
-        lines.append(f"{n}. {quote.citation}   (scor {quote.score:.2f})")
-        lines += [f"   │ {line}" for line in quote.quote.splitlines()]
-        lines += [f"   Sursa: {quote.source}#{quote.anchor}", ""]
+        lines += [answer.message, answer.contact_line, ""]
+        if answer.quotes:
+            lines += ["Cele mai apropiate secțiuni, doar ca referință:", ""]
+    for n, quote in enumerate(answer.quotes, start=1):
+        if n == 2 and not answer.abstained:
+            lines += ["Alte pasaje relevante:", ""]
+        lines.append(f"{n}. {safe(quote.citation)}   (scor {quote.score:.2f})")
+        lines += [f"   │ {safe(line)}" for line in quote.lines_with_gaps()]
+        lines += [f"   Sursa: {safe(quote.url or quote.source + '#' + quote.anchor)}", ""]
+    if not answer.abstained:
+        lines += [answer.contact_line, ""]
+    if staff:
+        e = answer.evidence
+        lines += [f"Decizie: {e.get('reason')} · temă: {e.get('topic') or '—'} ({e.get('topic_by')}, "
+                  f"similaritate {e.get('topic_similarity')}, marjă {e.get('topic_margin')}) · "
+                  f"acoperire lexicală {e.get('coverage')}"]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def safe(text: str) -> str:
+    """Text for a terminal: control and escape characters shown as visible codes, never obeyed."""
+    return "".join(ch if ch.isprintable() or ch == "\t" else f"\\x{ord(ch):02x}" for ch in text)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -80,29 +96,74 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
-        print(format_answer(answer), end="")
+        print(format_answer(answer, staff=args.explain), end="")
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate, load_questions
-    from .report import format_summary, write_report
+    from .evaluation import (PolicyRun, combined_summary, evaluate, load_questions, policy_folders,
+                             select_split)
+    from .report import format_runs, format_summary, write_report
 
-    questions, errors = load_questions(Path(args.questions))
-    for error in errors:
-        _notice(f"Eroare în {args.questions}, {error}")
-    if not questions:
-        raise RetrievalError(f"Nicio întrebare validă în {args.questions}")
-    engine = _engine(args)
-    evaluation = evaluate(engine, questions, k=args.k, errors=errors)
+    targets = [Path(t) for t in args.questions]
+    runs: list[PolicyRun] = []
+    failed_lines = False
+    work = tempfile.TemporaryDirectory(prefix="eval-index-") if args.index_root is None else None
+    index_root = Path(args.index_root or (work.name if work else "."))
+    try:
+        for target in targets:
+            if target.is_dir():
+                folders = policy_folders(target)
+                if not folders:
+                    raise RetrievalError(f"{target}: niciun dosar de forma <politică>/pages/*.md + questions.jsonl")
+                for folder in folders:
+                    files = [folder / "questions.jsonl"]
+                    if args.extra and (Path(args.extra) / f"{folder.name}.jsonl").is_file():
+                        files.append(Path(args.extra) / f"{folder.name}.jsonl")
+                    engine = open_engine(index_root / folder.name, folder / "pages", progress=_progress_bar(),
+                                         on_rebuild=lambda why, n=folder.name: _notice(f"Construiesc indexul {n}…"))
+                    runs.append(_run_set(engine, folder.name, files, args, evaluate, load_questions, select_split))
+                    failed_lines |= bool(runs[-1].evaluation.errors)
+            else:
+                if args.corpus is not None and args.index is None:   # another corpus: a temporary index
+                    engine = open_engine(index_root / "corpus", Path(args.corpus), progress=_progress_bar())
+                else:
+                    engine = open_engine(Path(args.index or DEFAULT_INDEX), None if args.corpus is None
+                                         else Path(args.corpus), progress=_progress_bar(),
+                                         on_rebuild=lambda why: _notice(f"Indexul trebuie reconstruit ({why})…"))
+                runs.append(_run_set(engine, target.stem, [target], args, evaluate, load_questions, select_split))
+                failed_lines |= bool(runs[-1].evaluation.errors)
+    finally:
+        if work is not None:
+            work.cleanup()
     if args.report:
-        write_report(evaluation, Path(args.report), title=f"Evaluare: {Path(args.questions).name}")
+        write_report(runs, Path(args.report), title="Evaluare: " + ", ".join(t.name for t in targets))
         _notice(f"Raport scris în {args.report}")
+    overall = combined_summary(runs, args.k)
     if args.json:
-        print(json.dumps(evaluation.to_json(), ensure_ascii=False, indent=2))
+        print(json.dumps({"overall": overall, "policies": {r.name: r.evaluation.to_json() for r in runs}},
+                         ensure_ascii=False, indent=2))
+    elif len(runs) == 1:
+        print(format_summary(runs[0].evaluation), end="")
     else:
-        print(format_summary(evaluation), end="")
-    return 1 if errors else 0
+        print(format_runs(runs, overall), end="")
+    return 1 if failed_lines else 0
+
+
+def _run_set(engine, name, files, args, evaluate, load_questions, select_split):  # type: ignore[no-untyped-def]
+    from .evaluation import PolicyRun
+
+    questions, errors = [], []
+    for path in files:
+        got, bad = load_questions(path)
+        questions += got
+        for error in bad:
+            _notice(f"Eroare în {path}, {error}")
+        errors += bad
+    questions = select_split(questions, args.split)
+    if not questions:
+        raise RetrievalError(f"Nicio întrebare validă în {', '.join(str(f) for f in files)}")
+    return PolicyRun(name, evaluate(engine, questions, k=args.k, errors=errors))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -124,14 +185,20 @@ def parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--k", type=_positive, default=3, help="câte secțiuni distincte (implicit 3)")
     p.add_argument("--json", action="store_true", help="ieșire JSON")
+    p.add_argument("--explain", action="store_true", help="arată tema întrebării și de ce a răspuns sau nu")
     p.set_defaults(run=cmd_ask)
 
     p = commands.add_parser("eval", help="măsoară cât de bine răspunde politica la un set de întrebări")
-    p.add_argument("questions", help="fișier JSONL cu întrebări")
+    p.add_argument("questions", nargs="+",
+                   help="fișier JSONL cu întrebări, sau un dosar de politici (<nume>/pages/*.md + questions.jsonl)")
     _common(p)
     p.add_argument("--k", type=_positive, default=5, help="câte secțiuni se rețin pe întrebare (implicit 5)")
     p.add_argument("--json", action="store_true", help="ieșire JSON")
     p.add_argument("--report", help="scrie un raport HTML în acest fișier")
+    p.add_argument("--split", choices=["dev", "test", "all"], default="all",
+                   help="doar jumătatea de reglaj (dev) sau de raportare (test)")
+    p.add_argument("--extra", help="dosar cu întrebări suplimentare <nume>.jsonl pentru fiecare politică")
+    p.add_argument("--index-root", help="unde se păstrează indexurile politicilor (implicit: un dosar temporar)")
     p.set_defaults(run=cmd_eval)
     return main
 

@@ -1,74 +1,110 @@
-"""Hybrid retrieval over sections, with an evidence-based decision to abstain.
+"""Hybrid retrieval over sections, sentence-level reranking, and a decision to abstain that can be explained.
 
 Scoring, per section (the unit of citation):
   dense   = best chunk cosine + best sentence cosine (e5)
   lexical = best chunk BM25 over folded stems and prefixes
   fused   = w * minmax(dense) + (1 - w) * lexical / max(lexical)
-Weighted fusion of normalised scores beat RRF and either signal alone on our
-question set; `bench/fusion.py` reproduces the comparison.
+Weighted fusion of normalised scores beat RRF and either signal alone
+(`bench/fusion.py`). The best few sections are then reranked by their best
+*quotable unit* (sentence, list item, table row): its cosine, the share of the
+question's terms it contains, and its section's fused score as a prior. The
+first quote a user reads is that unit, so it must be the sentence that answers,
+not merely a sentence of the right section.
 
 Abstention: e5 cosines sit in a narrow band (0.75-0.93) for on- and off-topic
-questions alike, so a cosine threshold alone cannot decide. The stronger signal
-is lexical coverage: the share of the question's content words that the policy
-uses at all (off-topic questions ask with words it never says). We abstain when
-coverage is very low, or when it is low and the best sentence is not close
-either. The thresholds are calibrated on the dev half of eval/questions.jsonl
-(`bench/calibrate.py`).
+questions alike, so a cosine threshold alone cannot decide. Two signals do:
+  * the question's privacy topic (`classify`): cue patterns, else the nearest
+    topic by example questions with a margin; when the policy has no section on
+    that topic, the engine says what the policy does not say;
+  * lexical coverage: the share of the question's content words the policy uses
+    at all (gibberish and questions in foreign vocabulary score near 0).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
 from .embeddings import Embedder, get_embedder
 from .errors import QuestionError
 from .lexical import terms
-from .text import model_text
 from .store import LoadedIndex
+from .text import model_text
+from .topics import OFFTOPIC, Taxonomy, load_taxonomy
 
 MAX_QUESTION_CHARS = 2000
+Fusion = Literal["weighted", "rrf", "dense", "lexical"]
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Tunable knobs; defaults are what bench/fusion.py and bench/calibrate.py chose."""
+    """Tunable knobs; defaults are what bench/fusion.py and bench/calibrate.py chose on the dev half."""
 
-    fusion: str = "weighted"      # "weighted" | "rrf" | "dense" | "lexical"
-    dense_weight: float = 0.7     # weighted fusion: share of the dense score
-    min_coverage: float = 0.05    # abstain when fewer of the question's words occur in the policy,
-    weak_coverage: float = 0.7    # ... or fewer than this
-    min_dense: float = 0.82       # ... and the best sentence's cosine is below this
+    fusion: Fusion = "weighted"
+    dense_weight: float = 0.5      # weighted fusion: share of the dense score
+    candidates: int = 8            # sections reranked by their best unit
+    unit_cosine: float = 1.0       # unit score = unit_cosine * minmax(cos) ...
+    unit_overlap: float = 0.5      # ... + unit_overlap * share of question terms in the unit ...
+    section_prior: float = 1.0     # ... + section_prior * fused score of its section
+    topic_boost: float = 0.8       # ... + topic_boost when the section is labelled with the question's topic
+    rerank: bool = True
+    min_coverage: float = 0.05     # abstain when fewer of the question's words occur in the policy
+    topic_similarity: float = 0.86  # nearest-example topic accepted from this cosine ...
+    topic_margin: float = 0.01     # ... when it beats every other topic by this much
+    abstain_uncovered: bool = True
 
 
 @dataclass(frozen=True)
 class SectionHit:
     section: int
-    score: float     # fused, in [0, 1] for weighted fusion
-    dense: float     # best sentence cosine in this section (raw, for staff and calibration)
-    lexical: float   # best chunk BM25 (raw)
+    score: float       # rank score after reranking (fused score when not reranked)
+    fused: float       # hybrid section score, in [0, 1] for weighted fusion
+    best_unit: int     # index of the section's best unit for this question (-1: none)
+    unit_cosine: float  # cosine of that unit (raw, for staff and calibration)
+    lexical: float     # best chunk BM25 (raw)
+
+
+@dataclass(frozen=True)
+class TopicGuess:
+    """What the question is about, and how sure the engine is."""
+
+    topic: str | None      # a taxonomy id, "offtopic", or None when unsure
+    by: str                # "cue" | "examples" | "none"
+    similarity: float      # best example cosine of that topic
+    margin: float          # over the next topic
+    covered: bool          # the policy has at least one section on the topic
 
 
 @dataclass(frozen=True)
 class Evidence:
     """Why the engine answered or abstained."""
 
-    coverage: float  # share of the question's content words the policy uses
-    dense: float     # cosine of the best sentence of the best section
+    coverage: float        # share of the question's content words the policy uses
+    unit_cosine: float     # cosine of the quoted unit
+    topic: TopicGuess
+    reason: str            # "answered" | "uncovered" | "offtopic" | "unknown_words"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"coverage": round(self.coverage, 4), "unit_cosine": round(self.unit_cosine, 4),
+                "topic": self.topic.topic, "topic_by": self.topic.by,
+                "topic_similarity": round(self.topic.similarity, 4), "topic_margin": round(self.topic.margin, 4),
+                "topic_covered": self.topic.covered, "reason": self.reason}
 
 
 @dataclass(frozen=True)
 class Retrieval:
     question: str
-    hits: list[SectionHit]   # all sections, best first
+    hits: list[SectionHit]   # candidate sections reranked first, then the rest by fused score
     abstained: bool
     evidence: Evidence
     query_vector: np.ndarray = field(repr=False)
+    unit_scores: dict[int, float] = field(default_factory=dict, repr=False)  # unit -> rerank score
     query_terms: tuple[str, ...] = ()
 
 
-def validate_question(question: str) -> str:
+def validate_question(question: object) -> str:
     """The question, trimmed; a QuestionError with a clear Romanian message otherwise."""
     if not isinstance(question, str):
         raise QuestionError("Întrebarea trebuie să fie text.")
@@ -115,22 +151,28 @@ def fuse(dense: np.ndarray, lexical: np.ndarray, settings: Settings) -> np.ndarr
 class Engine:
     """A loaded index plus its model: ask it questions, as many as you like."""
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: Settings = Settings()) -> None:
+    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: Settings = Settings(),
+                 taxonomy: Taxonomy | None = None) -> None:
         self.index = index
         self.embedder = embedder
         self.settings = settings
+        self.taxonomy = taxonomy or load_taxonomy()
         n = len(index.sections)
         self._chunk_section = np.array([c.section for c in index.chunks], dtype=np.int64)
         self._unit_section = np.array([u.section for u in index.units], dtype=np.int64)
         self._n_sections = n
-        # Per-unit facts the answer step needs on every question, computed once here.
-        self.unit_terms = [frozenset(terms(u.text)) for u in index.units]
+        # Per-unit facts every question needs, computed once here, off the per-question path.
+        self.unit_text = [u.text_in(index.sections[u.section].text) for u in index.units]
+        self.unit_terms = [frozenset(terms(t)) for t in self.unit_text]
         self.section_units: list[list[int]] = [[] for _ in range(n)]
         self.list_items: dict[int, list[int]] = {}
         for i, unit in enumerate(index.units):
             self.section_units[unit.section].append(i)
-            if unit.intro is not None:
+            if unit.intro is not None and unit.kind == "item" and unit.marker:
                 self.list_items.setdefault(unit.intro, []).append(i)
+        self.covered_topics = {t for s in index.sections for t in s.topics}
+        self._example_topics = np.array(index.example_topics)
+        self._topic_ids = sorted(set(index.example_topics))
 
     @classmethod
     def open(cls, index_dir: Path, settings: Settings = Settings()) -> "Engine":
@@ -139,17 +181,17 @@ class Engine:
         loaded = load_index(index_dir)
         return cls(loaded, get_embedder(loaded.manifest["model"]), settings)
 
-    def with_settings(self, **changes) -> "Engine":
+    def with_settings(self, **changes: Any) -> "Engine":
         """Same index and model, other knobs (used by the benchmarks)."""
         engine = Engine.__new__(Engine)
         engine.__dict__.update(self.__dict__)
         engine.settings = replace(self.settings, **changes)
         return engine
 
-    def should_abstain(self, evidence: Evidence) -> bool:
-        s = self.settings
-        return evidence.coverage < s.min_coverage or (
-            evidence.coverage < s.weak_coverage and evidence.dense < s.min_dense)
+    @property
+    def contact(self) -> str:
+        """The policy's contact (front matter `contact:` on any page), or ""."""
+        return next((p["contact"] for p in self.index.pages.values() if p.get("contact")), "")
 
     def _per_section_max(self, values: np.ndarray, owners: np.ndarray) -> np.ndarray:
         out = np.full(self._n_sections, -np.inf, dtype=np.float32)
@@ -157,27 +199,94 @@ class Engine:
         out[np.isinf(out)] = 0.0
         return out
 
+    def classify(self, text: str, vector: np.ndarray) -> TopicGuess:
+        """The question's topic: a cue pattern if one matches, else the nearest topic by examples."""
+        sims = self.index.example_matrix @ vector if len(self.index.example_matrix) else np.zeros(0)
+        per_topic = {t: float(sims[self._example_topics == t].max()) for t in self._topic_ids}
+        ranked = sorted(per_topic.items(), key=lambda kv: -kv[1])
+        cued = [t.id for t in self.taxonomy.topics if t.asks(text)]
+        if cued:
+            best = max(cued, key=lambda t: per_topic.get(t, 0.0))
+            others = [v for t, v in ranked if t != best]
+            sim = per_topic.get(best, 0.0)
+            return TopicGuess(best, "cue", sim, sim - (others[0] if others else 0.0), self._covered(best))
+        if not ranked:
+            return TopicGuess(None, "none", 0.0, 0.0, True)
+        (best, sim), second = ranked[0], (ranked[1][1] if len(ranked) > 1 else 0.0)
+        s = self.settings
+        if sim >= s.topic_similarity and sim - second >= s.topic_margin:
+            return TopicGuess(best, "examples", sim, sim - second, self._covered(best))
+        return TopicGuess(None, "none", sim, sim - second, True)
+
+    def _covered(self, topic: str) -> bool:
+        return topic == OFFTOPIC or topic in self.covered_topics
+
+    def decide(self, coverage: float, guess: TopicGuess) -> str:
+        """'answered' or why not: the single place where the engine chooses to abstain."""
+        s = self.settings
+        if coverage < s.min_coverage:
+            return "unknown_words"
+        if guess.topic == OFFTOPIC:
+            return "offtopic"
+        if s.abstain_uncovered and guess.topic is not None and not guess.covered:
+            return "uncovered"
+        return "answered"
+
     def retrieve(self, question: str) -> Retrieval:
-        """Score every section for the question and decide whether to abstain."""
+        """Score the sections for the question, rerank the best by their best unit, decide."""
         text = validate_question(question)
         vector = self.embedder.embed_queries([model_text(text)])[0]
         index = self.index
+        s = self.settings
 
         chunk_scores, chunk_ids = index.chunk_vectors.search(vector[None, :], index.chunk_vectors.ntotal)
         chunk_cos = np.zeros(len(index.chunks), dtype=np.float32)
         chunk_cos[chunk_ids[0]] = chunk_scores[0]
         unit_cos = index.unit_matrix @ vector
         best_chunk = self._per_section_max(chunk_cos, self._chunk_section)
-        best_unit = self._per_section_max(unit_cos, self._unit_section)
-        dense = best_chunk + best_unit
+        best_unit_cos = self._per_section_max(unit_cos, self._unit_section)
+        dense = best_chunk + best_unit_cos
 
         query_terms = terms(text)
         lexical = self._per_section_max(index.lexical.scores(query_terms), self._chunk_section)
-        fused = fuse(dense, lexical, self.settings)
+        fused = fuse(dense, lexical, s)
+        order = [int(i) for i in np.argsort(-fused, kind="stable")]
 
-        order = np.argsort(-fused, kind="stable")
-        hits = [SectionHit(int(i), float(fused[i]), float(best_unit[i]), float(lexical[i])) for i in order]
-        top = hits[0].section
-        evidence = Evidence(index.lexical.coverage(text), float(best_unit[top]))
-        abstained = self.should_abstain(evidence)
-        return Retrieval(text, hits, abstained, evidence, vector, tuple(query_terms))
+        guess = self.classify(text, vector)
+        candidates = order[:max(1, s.candidates)]
+        unit_scores = self._unit_scores(candidates, unit_cos, fused, set(query_terms), guess)
+        best: dict[int, tuple[float, int]] = {}
+        for unit, score in unit_scores.items():
+            sec = int(self._unit_section[unit])
+            if sec not in best or score > best[sec][0]:
+                best[sec] = (score, unit)
+        if s.rerank:
+            candidates = sorted(candidates, key=lambda c: -best.get(c, (float(fused[c]), -1))[0])
+        hits = []
+        for sec in candidates + order[len(candidates):]:
+            score, unit = best.get(sec, (float(fused[sec]), -1))
+            hits.append(SectionHit(sec, score if s.rerank else float(fused[sec]), float(fused[sec]), unit,
+                                   float(unit_cos[unit]) if unit >= 0 else 0.0, float(lexical[sec])))
+        coverage = index.lexical.coverage(text)
+        reason = self.decide(coverage, guess)
+        evidence = Evidence(coverage, hits[0].unit_cosine, guess, reason)
+        return Retrieval(text, hits, reason != "answered", evidence, vector, unit_scores, tuple(query_terms))
+
+    def _unit_scores(self, candidates: list[int], unit_cos: np.ndarray, fused: np.ndarray,
+                     query_terms: set[str], guess: TopicGuess) -> dict[int, float]:
+        """Score every unit of the candidate sections for how well it answers the question."""
+        s = self.settings
+        ids = [u for c in candidates for u in self.section_units[c]]
+        if not ids:
+            return {}
+        cos = _minmax(unit_cos[ids].astype(np.float64))
+        n_terms = max(1, len(query_terms))
+        topic = guess.topic if guess.topic not in (None, OFFTOPIC) else None
+        scores = {}
+        for j, unit in enumerate(ids):
+            sec = int(self._unit_section[unit])
+            overlap = len(query_terms & self.unit_terms[unit]) / n_terms
+            boost = s.topic_boost if topic and topic in self.index.sections[sec].topics else 0.0
+            scores[unit] = (s.unit_cosine * float(cos[j]) + s.unit_overlap * overlap
+                            + s.section_prior * float(fused[sec]) + boost)
+        return scores

@@ -1,9 +1,11 @@
-"""Run a question set through the engine and measure what the policy answers.
+"""Run a question set through the engine and measure what a user sees.
 
-Question-set format (JSONL, one object a line; other fields are kept but ignored):
-    {"id": str, "question": str, "expected_sections": [str], "answerable": bool}
+Question-set format (JSONL, one object a line; other fields are kept):
+    {"id": str, "question": str, "expected_sections": [str], "answerable": bool,
+     "answer_phrases": [str] (optional), "kind": str (optional), "split": "dev"|"test" (optional)}
 A retrieved section matches an expected one when their titles are equal
-ignoring case, surrounding whitespace and diacritics.
+ignoring case, surrounding whitespace, diacritics and markdown emphasis. A quote
+shows the answer when it contains one of the answer phrases (same folding).
 """
 from __future__ import annotations
 
@@ -16,9 +18,14 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+import re
+
+from .answer import answer as ask_engine
 from .engine import Engine
 from .errors import QuestionError, RetrievalError
 from .text import fold_key
+
+_EMPHASIS = re.compile(r"[*_`]+")
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,31 @@ class Question:
     expected_sections: list[str]
     answerable: bool
     extra: dict = field(default_factory=dict)
+
+    @property
+    def answer_phrases(self) -> list[str]:
+        phrases = self.extra.get("answer_phrases") or []
+        return [p for p in phrases if isinstance(p, str) and p.strip()] if isinstance(phrases, list) else []
+
+    @property
+    def kind(self) -> str:
+        """'uncovered', 'offtopic' or the set's own style label ('core', 'nodiac', …)."""
+        kind = str(self.extra.get("kind") or self.extra.get("style") or "")
+        if kind.startswith("uncovered"):
+            return "uncovered"
+        if kind.startswith(("off-topic", "offtopic", "gibberish")):
+            return "offtopic"
+        return kind
+
+    @property
+    def split(self) -> str:
+        """'dev' or 'test': the set's own label, else a stable half by id (tune on dev, report on test)."""
+        label = self.extra.get("split")
+        if label in ("dev", "test"):
+            return str(label)
+        import zlib
+
+        return "dev" if zlib.crc32(self.id.encode()) % 2 == 0 else "test"
 
 
 @dataclass(frozen=True)
@@ -50,6 +82,13 @@ class Result:
     rank: int | None            # 1-based position of the first expected section, None if absent
     latency_ms: float
     error: str | None = None    # the question could not be asked (e.g. empty)
+    kind: str = ""
+    quotes: list[dict] = field(default_factory=list)   # what the user was shown: citation + quote
+    answer_in_first: bool | None = None   # None: the question has no answer phrases
+    answer_in_any: bool | None = None
+    reason: str = ""
+    topic: str | None = None
+    message: str = ""
 
     def hit(self, k: int) -> bool:
         """An answerable question is hit at k when not abstained and an expected section is in the top k."""
@@ -127,22 +166,51 @@ def load_questions(path: Path) -> tuple[list[Question], list[LineError]]:
     return parse_questions(text.splitlines())
 
 
+SHOWN = 3  # quotes a visitor sees (the app's and the CLI's default k): what "answer in any quote" reads
+
+
+def title_key(title: str) -> str:
+    return fold_key(_EMPHASIS.sub("", title))
+
+
 def first_match(expected: list[str], retrieved: list[str]) -> int | None:
-    keys = {fold_key(s) for s in expected}
-    return next((i + 1 for i, title in enumerate(retrieved) if fold_key(title) in keys), None)
+    keys = {title_key(s) for s in expected}
+    return next((i + 1 for i, title in enumerate(retrieved) if title_key(title) in keys), None)
+
+
+def contains_phrase(text: str, phrases: list[str]) -> bool:
+    """Does the text show one of the phrases (ignoring case, spacing, diacritics, emphasis)?"""
+    folded = fold_key(text)
+    return any(title_key(p) in folded for p in phrases)
 
 
 def run_question(engine: Engine, question: Question, k: int) -> Result:
     started = time.perf_counter()
     try:
-        retrieval = engine.retrieve(question.question)
+        answer = ask_engine(engine, question.question, k=k)
     except QuestionError as exc:
         return Result(question.id, question.question, question.expected_sections, question.answerable,
-                      True, [], None, 0.0, str(exc))
+                      True, [], None, 0.0, str(exc), question.kind)
     latency = (time.perf_counter() - started) * 1000
-    titles = [engine.index.sections[h.section].title for h in retrieval.hits[:k]]
+    titles = [q.section for q in answer.quotes]
+    phrases = question.answer_phrases
+    shown = [{"citation": q.citation, "quote": q.quote} for q in answer.quotes[:SHOWN]]
+    in_first = in_any = None
+    if phrases:
+        visible = [] if answer.abstained else [q["quote"] for q in shown]
+        in_first = bool(visible) and contains_phrase(visible[0], phrases)
+        in_any = any(contains_phrase(v, phrases) for v in visible)
     return Result(question.id, question.question, question.expected_sections, question.answerable,
-                  retrieval.abstained, titles, first_match(question.expected_sections, titles), latency)
+                  answer.abstained, titles, first_match(question.expected_sections, titles), latency, None,
+                  question.kind, shown, in_first, in_any, answer.reason, answer.evidence.get("topic"),
+                  answer.message)
+
+
+OFFTOPIC_KINDS = ("offtopic",)
+
+
+def _mean(values: list[int]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
 
 
 def summarize(results: list[Result], section_titles: list[str], k: int) -> dict:
@@ -150,13 +218,15 @@ def summarize(results: list[Result], section_titles: list[str], k: int) -> dict:
     answerable = [r for r in results if r.answerable]
     unanswerable = [r for r in results if not r.answerable]
     abstained = [r for r in results if r.abstained]
+    phrased = [r for r in answerable if r.answer_in_first is not None]
+    answered = [r for r in results if not r.abstained]
 
     def share(part: int, whole: int) -> float | None:
         return round(part / whole, 4) if whole else None
 
     reached = Counter(r.retrieved_sections[0] for r in answerable if r.hit(1))
-    expected = Counter(fold_key(s) for r in answerable for s in r.expected_sections)
-    coverage = [{"section": t, "questions_reaching": reached.get(t, 0), "questions_expecting": expected.get(fold_key(t), 0)}
+    expected = Counter(title_key(s) for r in answerable for s in r.expected_sections)
+    coverage = [{"section": t, "questions_reaching": reached.get(t, 0), "questions_expecting": expected.get(title_key(t), 0)}
                 for t in section_titles]
     latencies = [r.latency_ms for r in results if r.error is None]
     return {
@@ -169,6 +239,14 @@ def summarize(results: list[Result], section_titles: list[str], k: int) -> dict:
         "abstention_precision": share(sum(not r.answerable for r in abstained), len(abstained)),
         "abstention_recall": share(sum(r.abstained for r in unanswerable), len(unanswerable)),
         "answerable_abstained": share(sum(r.abstained for r in answerable), len(answerable)),
+        "uncovered_abstained": share(sum(r.abstained for r in results if r.kind == "uncovered"),
+                                     sum(r.kind == "uncovered" for r in results)),
+        "offtopic_abstained": share(sum(r.abstained for r in results if r.kind in OFFTOPIC_KINDS),
+                                    sum(r.kind in OFFTOPIC_KINDS for r in results)),
+        "answer_in_first_quote": share(sum(bool(r.answer_in_first) for r in phrased), len(phrased)),
+        "answer_in_any_quote": share(sum(bool(r.answer_in_any) for r in phrased), len(phrased)),
+        "first_quote_chars": _mean([len(r.quotes[0]["quote"]) for r in answered if r.quotes]),
+        "answer_chars": _mean([sum(len(q["quote"]) for q in r.quotes) for r in answered if r.quotes]),
         "coverage": coverage,
         "unreached_sections": [c["section"] for c in coverage if c["questions_reaching"] == 0],
         "latency_ms_p50": round(float(np.percentile(latencies, 50)), 2) if latencies else None,
@@ -191,3 +269,31 @@ def evaluate(engine: Engine, questions: list[Question], k: int = 5, errors: list
     summary = summarize(results, [s.title for s in engine.index.sections], k)
     summary["k"] = k
     return Evaluation(summary, trimmed, list(errors or []))
+
+
+@dataclass(frozen=True)
+class PolicyRun:
+    """One policy's evaluation inside a multi-policy run."""
+
+    name: str
+    evaluation: Evaluation
+
+
+def combined_summary(runs: list[PolicyRun], k: int) -> dict:
+    """The figures over every question of every policy (per-section coverage left to each policy)."""
+    results = [r for run in runs for r in run.evaluation.results]
+    summary = summarize(results, [], k)
+    summary.pop("coverage")
+    summary.pop("unreached_sections")
+    summary["policies"] = len(runs)
+    return summary
+
+
+def select_split(questions: list[Question], split: str | None) -> list[Question]:
+    return questions if split in (None, "all") else [q for q in questions if q.split == split]
+
+
+def policy_folders(folder: Path) -> list[Path]:
+    """Subfolders laid out like ../shared/policies: `<slug>/pages/*.md` and `<slug>/questions.jsonl`."""
+    folder = Path(folder)
+    return sorted(p for p in folder.iterdir() if (p / "pages").is_dir() and (p / "questions.jsonl").is_file())

@@ -1,39 +1,66 @@
-"""Markdown policy pages -> sections with exact source offsets.
+"""Markdown policy pages -> sections of plain, quotable text.
 
-Written by hand rather than with langchain's MarkdownHeaderTextSplitter because
-(1) these pages use bold-only lines (`**Pentru a comunica cu dvs.**`) as
-sub-headings, which no markdown splitter treats as headings, and (2) quotes must
-be verbatim, so every section keeps its exact text and its offset in the file;
-the header splitter re-joins lines and loses both. Long sections are then cut
-by langchain's RecursiveCharacterTextSplitter in `chunking.py`.
+Real policy pages are written for a browser, not for us: hard-wrapped lines,
+`**Label:** text` paragraphs, bold-only lines used as sub-headings, tables,
+links, HTML comments, markup inside headings. They are read with a real
+CommonMark parser (markdown-it-py, already installed through Streamlit's
+`rich`) so that emphasis, links, lists, tables and HTML are what the spec says
+they are, and only the one convention CommonMark has no notion of is ours:
+a short bold-only paragraph is a sub-heading (`is_heading_like`).
+
+A section's `text` is what a reader sees: one line per block (paragraph, list
+item, table row), markup removed, hard wraps joined. Every quote is a slice of
+it, so the words a user is shown are the page's words, in the page's order.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Iterator
 
 import yaml
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from .errors import CorpusError
-from .text import slugify
+from .text import fold_key, normalize_diacritics, slugify
 
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
-_ATX_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
-_BOLD_LINE = re.compile(r"^(?:\*\*|__)(?=\S)(.+?)(?<=\S)(?:\*\*|__)[ \t]*$")
-_FENCE = re.compile(r"^[ \t]*(```|~~~)")
+_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
+_HTML_TAG = re.compile(r"<!--.*?-->|<[^>]*>", re.S)
+_FOOTNOTE_REF = re.compile(r"\[\^[^\]\s]{1,20}\]:?")
+# A version or date line ("Versiunea 1.1 · în vigoare de la 02.10.2026", "Ultima actualizare: mai 2024")
+# is bold on many pages but introduces nothing: it is text, not a heading.
+_DATE_OR_VERSION = re.compile(
+    r"\b(versiun\w*|version|ultima actualizare|actualizat\w*|in vigoare|data intrarii|last updated)\b"
+    r"|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b|\b\d{4}[./-]\d{1,2}[./-]\d{1,2}\b"
+)
+MAX_HEADING_WORDS = 20      # "Acordul utilizatorului ... întrebările adresate." (16 words) is a real heading
+MAX_SENTENCE_HEADING_WORDS = 8   # a bold line ending in "." is a label ("Activitatea în aplicație.") only when short
+
+LIST_BULLET = "- "
+# Characters some pages write as paragraph bullets ("• text", "– text") instead of markdown lists.
+TEXT_BULLETS = ("•", "–", "—", "▪", "◦", "·", "‣")
+
+
+def cite(page_title: str, path: tuple[str, ...] | list[str]) -> str:
+    """The one citation format: 'Page › Section' (just the page when the heading repeats its title)."""
+    title = path[-1] if path else page_title
+    return page_title if fold_key(title) == fold_key(page_title) else f"{page_title} › {title}"
 
 
 @dataclass(frozen=True)
 class Section:
-    """One titled stretch of a page: the unit of citation."""
+    """One titled stretch of a page: the unit of citation, from parsing to the index to the answer."""
 
     source: str            # file name inside the corpus, e.g. "utilizarea-datelor.md"
     page_title: str        # front-matter title
     path: tuple[str, ...]  # heading titles from the outermost to this one
     anchor: str            # slug, unique within the page
-    text: str              # exact body text (no heading line), stripped of blank edges
-    start: int             # offset of `text` in the raw file, so raw[start:start+len(text)] == text
+    text: str              # plain text, one block a line; list items "- …" (nested: indented)
+    line: int = 0          # 1-based line of the page where the section's body starts
+    url: str = ""          # the page's address (front matter `url:`), "" when unknown
+    topics: tuple[str, ...] = ()  # privacy topics it covers (set at build time)
 
     @property
     def title(self) -> str:
@@ -42,11 +69,27 @@ class Section:
 
     @property
     def citation(self) -> str:
-        return f"{self.page_title} › {self.title}"
+        return cite(self.page_title, self.path)
 
     @property
     def id(self) -> str:
         return f"{self.source}#{self.anchor}"
+
+    @property
+    def link(self) -> str:
+        """`url#anchor` when the page declares its address, else ""."""
+        return f"{self.url}#{self.anchor}" if self.url else ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "page_title": self.page_title, "path": list(self.path),
+                "anchor": self.anchor, "text": self.text, "line": self.line, "url": self.url,
+                "topics": list(self.topics)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Section":
+        return cls(str(data["source"]), str(data["page_title"]), tuple(str(p) for p in data["path"]),
+                   str(data["anchor"]), str(data["text"]), int(data.get("line", 0)), str(data.get("url", "")),
+                   tuple(str(t) for t in data.get("topics", ())))
 
 
 @dataclass(frozen=True)
@@ -55,90 +98,242 @@ class Page:
     title: str
     raw: str
     sections: tuple[Section, ...] = field(default_factory=tuple)
+    url: str = ""
+    contact: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
-def parse_front_matter(raw: str, source: str) -> tuple[dict, int]:
-    """Return (front-matter mapping, offset where the body starts)."""
+def parse_front_matter(raw: str, source: str) -> tuple[dict[str, Any], str, int]:
+    """(front-matter mapping, body text, number of lines before the body)."""
+    raw = raw.removeprefix("\ufeff")
     match = _FRONT_MATTER.match(raw)
     if not match:
-        return {}, 0
+        return {}, raw, 0
     try:
         meta = yaml.safe_load(match.group(1)) or {}
     except yaml.YAMLError as exc:
         raise CorpusError(f"{source}: antetul YAML (front matter) nu poate fi citit: {exc.__class__.__name__}") from None
     if not isinstance(meta, dict):
         raise CorpusError(f"{source}: antetul YAML (front matter) trebuie să fie un dicționar cu `title:`")
-    return meta, match.end()
+    return meta, raw[match.end():], raw[:match.end()].count("\n")
 
 
-def _heading(line: str, current_level: int) -> tuple[int, str] | None:
-    """(level, title) if the line is a heading; bold-only lines nest one level below."""
-    atx = _ATX_HEADING.match(line)
-    if atx:
-        return len(atx.group(1)), atx.group(2).strip()
-    bold = _BOLD_LINE.match(line.strip())
-    if bold and line.strip() == line.rstrip():
-        return current_level + 1, bold.group(1).strip()
-    return None
+def _parser() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+def inline_text(token: Token) -> str:
+    """Plain text of an inline token: markup dropped, soft/hard breaks become spaces."""
+    out: list[str] = []
+    for child in token.children or []:
+        if child.type in ("text", "code_inline"):
+            out.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            out.append(" ")
+        elif child.type == "image":
+            out.append(child.content or "")
+        elif child.type == "html_inline":
+            continue  # tags and comments carry no words of their own
+    return clean(("".join(out)))
+
+
+def clean(text: str) -> str:
+    """Collapse whitespace, drop stray tags and footnote marks: what a reader sees."""
+    text = _FOOTNOTE_REF.sub("", _HTML_TAG.sub(" ", text))
+    return " ".join(normalize_diacritics(text).split())
+
+
+def _bold_lead(token: Token) -> tuple[str, str] | None:
+    """If an inline token starts with a line that is all bold: (that bold text, the rest)."""
+    children = [c for c in token.children or [] if not (c.type == "text" and not c.content.strip())]
+    if not children or children[0].type != "strong_open":
+        return None
+    depth, end = 0, None
+    for n, child in enumerate(children):
+        depth += {"strong_open": 1, "strong_close": -1}.get(child.type, 0)
+        if depth == 0:
+            end = n
+            break
+    if end is None:
+        return None
+    rest = children[end + 1:]
+    if rest and rest[0].type not in ("softbreak", "hardbreak"):
+        return None  # "**Label:** text" on one line: text, not a heading
+    bold = Token("inline", "", 0, children=children[1:end])
+    tail = Token("inline", "", 0, children=rest[1:])
+    return inline_text(bold), inline_text(tail)
+
+
+def is_heading_like(text: str) -> bool:
+    """Does a bold-only line read as a sub-heading rather than an emphasised sentence or a date?"""
+    words = text.split()
+    if not words or len(words) > MAX_HEADING_WORDS or len(text) > 200:
+        return False
+    if text.endswith((".", ";", ",")) and len(words) > MAX_SENTENCE_HEADING_WORDS:
+        return False
+    folded = fold_key(text)
+    return not _DATE_OR_VERSION.search(folded)
+
+
+@dataclass
+class _Block:
+    kind: str     # "heading" | "bold" | "text"
+    text: str
+    line: int     # 0-based line in the body
+    level: int = 0
+
+
+def _table_rows(tokens: list[Token], start: int) -> tuple[list[str], int]:
+    """Rows of a table as 'Header: cell · Header: cell' lines; returns (rows, index after table)."""
+    header: list[str] = []
+    rows: list[str] = []
+    row: list[str] = []
+    in_head = False
+    i = start
+    while i < len(tokens) and tokens[i].type != "table_close":
+        t = tokens[i]
+        if t.type == "thead_open":
+            in_head = True
+        elif t.type == "thead_close":
+            in_head = False
+        elif t.type == "tr_open":
+            row = []
+        elif t.type == "inline":
+            row.append(inline_text(t))
+        elif t.type == "tr_close":
+            if in_head:
+                header = row
+            elif any(row):
+                cells = [f"{h}: {c}" if h and c else c for h, c in zip(header + [""] * len(row), row) if c]
+                rows.append(" · ".join(cells))
+        i += 1
+    return rows, i + 1
+
+
+def _blocks(body: str) -> Iterator[_Block]:
+    """Headings, bold-only paragraphs and text lines, in page order."""
+    tokens = _parser().parse(body)
+    list_depth = 0
+    item_markers: list[str] = []
+    pending_marker: str | None = None
+    item_indent = 0
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        line = t.map[0] if t.map else 0
+        if t.type == "heading_open":
+            yield _Block("heading", inline_text(tokens[i + 1]), line, int(t.tag[1:]))
+            i += 3
+            continue
+        if t.type in ("bullet_list_open", "ordered_list_open"):
+            list_depth += 1
+        elif t.type in ("bullet_list_close", "ordered_list_close"):
+            list_depth -= 1
+        elif t.type == "list_item_open":
+            pending_marker = f"{t.info}{t.markup} " if t.info else LIST_BULLET
+            item_indent = list_depth - 1
+            item_markers.append(pending_marker)
+        elif t.type == "list_item_close":
+            item_markers.pop()
+            pending_marker = None
+        elif t.type == "table_open":
+            rows, i = _table_rows(tokens, i)
+            for row in rows:
+                yield _Block("text", row, line)
+            continue
+        elif t.type == "inline":
+            text = inline_text(t)
+            if pending_marker is not None:   # first paragraph of a list item: the item line
+                yield _Block("text", "  " * item_indent + pending_marker + text, line)
+                pending_marker = None
+            elif list_depth:                 # a later paragraph of the same item: its continuation
+                if text:
+                    yield _Block("text", "  " * item_indent + "  " + text, line)
+            else:
+                lead = _bold_lead(t)
+                if lead and is_heading_like(lead[0]):
+                    yield _Block("bold", lead[0], line)
+                    if lead[1]:
+                        yield _Block("text", lead[1], line + 1)
+                elif text:
+                    yield _Block("text", text, line)
+        elif t.type in ("fence", "code_block", "html_block"):
+            content = _HTML_TAG.sub(" ", t.content) if t.type == "html_block" else t.content
+            for n, raw_line in enumerate(content.splitlines()):
+                text = clean(raw_line)
+                if text:
+                    yield _Block("text", text, line + n)
+        i += 1
 
 
 def parse_page(raw: str, source: str) -> Page:
     """Split one markdown page into sections (pure: text in, sections out)."""
-    meta, body_start = parse_front_matter(raw, source)
-    title = str(meta.get("title") or "").strip() or Path(source).stem.replace("-", " ").capitalize()
+    meta, body, offset = parse_front_matter(raw, source)
+    title = clean(str(meta.get("title") or "")) or Path(source).stem.replace("-", " ").capitalize()
+    url = str(meta.get("url") or "").strip()
+    contact = str(meta.get("contact") or "").strip()
+
+    blocks = list(_blocks(body))
+    # A bold line is a heading only when text follows it (a bold line closing a section is emphasis).
+    for n, block in enumerate(blocks):
+        if block.kind == "bold" and (n + 1 == len(blocks) or blocks[n + 1].kind == "heading"):
+            block.kind = "text"
 
     sections: list[Section] = []
     used_anchors: dict[str, int] = {}
     stack: list[tuple[int, str]] = []   # (level, title) of the open headings
-    heading_level = 0                   # level of the last ATX heading (bold nests under it)
-    in_fence = False
-    current_path: tuple[str, ...] = (title,)
-    body_from = body_start
+    heading_level = 0                   # level of the last markdown heading (bold lines nest under it)
+    lines: list[str] = []
+    first_line = offset
+    previous_kind = ""
 
-    def close(end: int) -> None:
-        segment = raw[body_from:end]
-        stripped = segment.strip()
-        if not stripped:
+    def close() -> None:
+        text = "\n".join(lines)
+        if not text.strip():
             return
-        start = body_from + segment.index(stripped)
-        anchor = slugify(current_path[-1])
+        path = tuple(t for _, t in stack) or (title,)
+        anchor = slugify(path[-1])
         count = used_anchors.get(anchor, 0)
         used_anchors[anchor] = count + 1
         if count:
             anchor = f"{anchor}-{count + 1}"
-        sections.append(Section(source, title, current_path, anchor, stripped, start))
+        sections.append(Section(source, title, path, anchor, text, first_line + 1, url))
 
-    offset = body_start
-    for line in raw[body_start:].splitlines(keepends=True):
-        line_start, offset = offset, offset + len(line)
-        content = line.rstrip("\r\n")
-        if _FENCE.match(content):
-            in_fence = not in_fence
+    for block in blocks:
+        if block.kind == "text":
+            if not lines:
+                first_line = offset + block.line
+            lines.append(block.text)
+            previous_kind = "text"
             continue
-        if in_fence:
-            continue
-        found = _heading(content, heading_level)
-        if not found:
-            continue
-        level, heading = found
-        close(line_start)
-        if _ATX_HEADING.match(content):
-            heading_level = level
+        close()
+        lines = []
+        if block.kind == "heading":
+            level = heading_level = block.level
+        elif previous_kind == "bold":       # bold right under a bold line: nest, keep both in the path
+            level = stack[-1][0] + 1 if stack else heading_level + 1
+        else:
+            level = heading_level + 1
         while stack and stack[-1][0] >= level:
             stack.pop()
-        stack.append((level, heading))
-        current_path = tuple(t for _, t in stack)
-        body_from = offset
-    close(len(raw))
-    return Page(source, title, raw, tuple(sections))
+        stack.append((level, block.text or "Secțiune"))
+        first_line = offset + block.line + 1
+        previous_kind = block.kind
+    close()
+    return Page(source, title, raw, tuple(sections), url, contact, meta)
 
 
-def load_corpus(corpus_dir: Path) -> list[Page]:
-    """Read every `*.md` page under `corpus_dir` (sorted, so builds are reproducible)."""
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """The pages of a corpus: every `*.md` file except READMEs, sorted (reproducible builds)."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise CorpusError(f"Dosarul cu pagini nu există: {corpus_dir}")
-    files = sorted(p for p in corpus_dir.rglob("*.md") if p.is_file() and p.name.lower() != "readme.md")
+    return sorted(p for p in corpus_dir.rglob("*.md") if p.is_file() and p.name.lower() != "readme.md")
+
+
+def load_corpus(corpus_dir: Path) -> list[Page]:
+    """Read every page under `corpus_dir`."""
+    files = corpus_files(corpus_dir)
     if not files:
         raise CorpusError(f"Nu am găsit nicio pagină .md în {corpus_dir}")
     pages = []

@@ -9,17 +9,40 @@ import html
 import os
 from pathlib import Path
 
-from .evaluation import Evaluation
+from .evaluation import Evaluation, PolicyRun
 
 _METRICS = [
     ("hit@1", "hit@1"), ("hit@3", "hit@3"), ("hit@5", "hit@5"), ("mrr", "MRR"),
+    ("answer_in_first_quote", "răspunsul în primul citat"), ("answer_in_any_quote", "răspunsul în vreun citat"),
+    ("first_quote_chars", "caractere, primul citat"), ("answer_chars", "caractere, tot răspunsul"),
     ("abstention_precision", "abținere: precizie"), ("abstention_recall", "abținere: recall"),
+    ("uncovered_abstained", "neacoperite recunoscute"), ("offtopic_abstained", "în afara subiectului recunoscute"),
     ("answerable_abstained", "întrebări cu răspuns abținute"),
 ]
+_SHORT = [("hit@1", "hit@1"), ("hit@3", "hit@3"), ("answer_in_first_quote", "în 1."),
+          ("first_quote_chars", "car.1"), ("answer_chars", "car."), ("uncovered_abstained", "neacop."),
+          ("offtopic_abstained", "offtop."), ("answerable_abstained", "abț.gr."),
+          ("abstention_precision", "prec.abț.")]
 
 
-def _fmt(value) -> str:
-    return "–" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+def format_runs(runs: list[PolicyRun], overall: dict) -> str:
+    """One line of figures per policy, then all of them together."""
+    head = f"{'politica':30s}" + "".join(f"{label:>9s}" for _, label in _SHORT) + f"{'întreb.':>9s}"
+    out = [head]
+    for name, summary in [(r.name, r.evaluation.summary) for r in runs] + [("TOTAL", overall)]:
+        out.append(f"{name[:30]:30s}" + "".join(f"{_fmt(summary.get(k)):>9s}" for k, _ in _SHORT)
+                   + f"{summary['questions']:>9d}")
+    failures = [(r.name, f) for r in runs for f in r.evaluation.failures]
+    out += ["", f"Întrebări ratate: {len(failures)} (detalii: --json sau --report)"]
+    return "\n".join(out) + "\n"
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.0f}" if value > 1.5 else f"{value:.3f}"
+    return str(value)
 
 
 def _ms(value) -> str:
@@ -77,46 +100,75 @@ def coverage_svg(coverage: list[dict]) -> str:
             + "".join(rows) + "</svg>")
 
 
-def render_report(evaluation: Evaluation, title: str = "Evaluarea acoperirii politicii") -> str:
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#1d2733;padding:0 1rem}
+.cards{display:flex;flex-wrap:wrap;gap:.8rem}.card{border:1px solid #d5dde8;border-radius:8px;padding:.7rem 1rem;min-width:120px}
+.v{font-size:1.5rem;font-weight:600}.l{color:#56657a;font-size:.85rem}
+table{border-collapse:collapse;width:100%;font-size:.9rem}td,th{border-bottom:1px solid #e3e8ef;padding:.4rem;text-align:left;vertical-align:top}
+th{background:#f3f6fa}.q{white-space:pre-wrap;font-size:.85rem;color:#33414f}
+"""
+
+
+def _body(evaluation: Evaluation, level: int = 2) -> str:
     s = evaluation.summary
-    cards = "".join(f'<div class="card"><div class="v">{_fmt(s[k])}</div><div class="l">{html.escape(label)}</div></div>'
+    h, hh = f"h{level}", f"h{level + 1}"
+    cards = "".join(f'<div class="card"><div class="v">{_fmt(s.get(k))}</div><div class="l">{html.escape(label)}</div></div>'
                     for k, label in _METRICS)
     failures = "".join(
         "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
             r.id, r.question, " | ".join(r.expected_sections) or "(abținere)",
-            "da" if r.abstained else "nu", " | ".join(r.retrieved_sections[:3]), r.rank or "–")) + "</tr>"
+            "da" if r.abstained else "nu", " | ".join(r.retrieved_sections[:3]), r.rank or "–"))
+        + '<td class="q">' + html.escape(r.message or (r.quotes[0]["citation"] + "\n" + r.quotes[0]["quote"]
+                                                         if r.quotes else "")) + "</td></tr>"
         for r in evaluation.failures)
     errors = "".join(f"<li>{html.escape(str(e))}</li>" for e in evaluation.errors)
-    unreached = "".join(f"<li>{html.escape(t)}</li>" for t in s["unreached_sections"])
-    return f"""<!doctype html>
-<html lang="ro"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body{{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#1d2733;padding:0 1rem}}
-.cards{{display:flex;flex-wrap:wrap;gap:.8rem}}.card{{border:1px solid #d5dde8;border-radius:8px;padding:.7rem 1rem;min-width:120px}}
-.v{{font-size:1.5rem;font-weight:600}}.l{{color:#56657a;font-size:.85rem}}
-table{{border-collapse:collapse;width:100%;font-size:.9rem}}td,th{{border-bottom:1px solid #e3e8ef;padding:.4rem;text-align:left;vertical-align:top}}
-th{{background:#f3f6fa}}
-</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p>{s['questions']} întrebări: {s['answerable']} cu răspuns în politică, {s['unanswerable']} fără.
+    unreached = "".join(f"<li>{html.escape(t)}</li>" for t in s.get("unreached_sections", []))
+    return f"""<p>{s['questions']} întrebări: {s['answerable']} cu răspuns în politică, {s['unanswerable']} fără.
 Latență p50 {_ms(s['latency_ms_p50'])} ms, p95 {_ms(s['latency_ms_p95'])} ms.</p>
 <div class="cards">{cards}</div>
-<h2>Acoperire pe secțiuni</h2>
+<{h}>Acoperire pe secțiuni</{h}>
 <p>Închis: întrebări care găsesc secțiunea pe primul loc; deschis: întrebări care o așteaptă.</p>
-<figure id="coverage-chart">{coverage_svg(s['coverage'])}</figure>
-{f"<h3>Secțiuni la care nu ajunge nicio întrebare</h3><ul>{unreached}</ul>" if unreached else ""}
-<h2>Întrebări ratate ({len(evaluation.failures)})</h2>
-<table id="failures"><thead><tr><th>id</th><th>întrebare</th><th>așteptat</th><th>abținere</th><th>găsit (top 3)</th><th>rang</th></tr></thead>
+<figure class="coverage-chart">{coverage_svg(s.get('coverage', []))}</figure>
+{f"<{hh}>Secțiuni la care nu ajunge nicio întrebare</{hh}><ul>{unreached}</ul>" if unreached else ""}
+<{h}>Întrebări ratate ({len(evaluation.failures)})</{h}>
+<table class="failures"><thead><tr><th>id</th><th>întrebare</th><th>așteptat</th><th>abținere</th><th>găsit (top 3)</th>
+<th>rang</th><th>ce a văzut utilizatorul</th></tr></thead>
 <tbody>{failures}</tbody></table>
-{f"<h2>Linii invalide</h2><ul>{errors}</ul>" if errors else ""}
+{f"<{h}>Linii invalide</{h}><ul>{errors}</ul>" if errors else ""}"""
+
+
+def _page(title: str, body: str) -> str:
+    return f"""<!doctype html>
+<html lang="ro"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>{_STYLE}</style></head><body>
+<h1>{html.escape(title)}</h1>
+{body}
 </body></html>
 """
 
 
-def write_report(evaluation: Evaluation, path: Path, title: str = "Evaluarea acoperirii politicii") -> None:
+def render_report(evaluation: Evaluation | list[PolicyRun], title: str = "Evaluarea acoperirii politicii",
+                  extra: str = "") -> str:
+    """One policy's report, or an overview plus one part per policy."""
+    if isinstance(evaluation, Evaluation):
+        return _page(title, _body(evaluation) + extra)
+    runs = evaluation
+    rows = "".join("<tr><td>" + html.escape(r.name) + "</td>" + "".join(
+        f"<td>{_fmt(r.evaluation.summary.get(k))}</td>" for k, _ in _SHORT) + "</tr>" for r in runs)
+    overview = ("<table id=\"policies\"><thead><tr><th>politica</th>"
+                + "".join(f"<th>{html.escape(label)}</th>" for _, label in _SHORT) + f"</tr></thead><tbody>{rows}</tbody></table>")
+    parts = "".join(f"<section><h2>{html.escape(r.name)}</h2>{_body(r.evaluation, 3)}</section>" for r in runs)
+    return _page(title, overview + parts + extra)
+
+
+def write_report(evaluation: Evaluation | list[PolicyRun], path: Path, title: str = "Evaluarea acoperirii politicii",
+                 extra: str = "") -> None:
     """Write the HTML report atomically (a reader never sees half a file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render_report(evaluation, title), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(render_report(evaluation, title, extra), encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

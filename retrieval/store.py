@@ -1,4 +1,7 @@
-"""The on-disk index: build it, write it atomically, load it, tell when it is stale.
+"""The on-disk index: write it atomically, load it, tell when it is stale.
+
+The build pipeline (parse, chunk, embed, BM25, topics) lives in `indexing.py`;
+this module only knows files.
 
 Layout of `index/`:
     manifest.json          format version, model, dimension, chunker, corpus fingerprint,
@@ -21,125 +24,74 @@ import shutil
 import tempfile
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import faiss
 import numpy as np
 
-from .chunking import CHUNK_OVERLAP, CHUNK_SIZE, Chunk, Unit, chunk_sections
-from .embeddings import DEFAULT_MODEL, Embedder, get_embedder, model_key
-from .errors import BrokenIndexError, CorpusError
+from .chunking import CHUNK_OVERLAP, CHUNK_SIZE, Chunk, Unit
+from .embeddings import model_key
+from .errors import BrokenIndexError
 from .lexical import LexicalIndex
-from .pages import load_corpus
-from .text import model_text
+from .pages import Section, corpus_files
+from .topics import load_taxonomy
 
-FORMAT_VERSION = 2  # 2: the model reads folded text (text.model_text)
+FORMAT_VERSION = 3  # 3: plain-text sections from a markdown parser, unit offsets, topics, example vectors
 MANIFEST = "manifest.json"
 Progress = Callable[[int, int, str], None]
 
 
-@dataclass(frozen=True)
-class SectionRecord:
-    """What the engine and the app need of a section, loaded from JSON."""
-
-    source: str
-    page_title: str
-    path: list[str]
-    anchor: str
-    text: str
-    start: int
-
-    @property
-    def title(self) -> str:
-        return self.path[-1]
-
-    @property
-    def citation(self) -> str:
-        return f"{self.page_title} › {self.title}"
-
-
 @dataclass
 class LoadedIndex:
-    manifest: dict
-    sections: list[SectionRecord]
+    manifest: dict[str, Any]
+    sections: list[Section]
     chunks: list[Chunk]
     units: list[Unit]
     chunk_vectors: faiss.Index
     unit_matrix: np.ndarray
     lexical: LexicalIndex
+    example_matrix: np.ndarray          # taxonomy example questions, embedded by the index's model
+    example_topics: list[str]           # topic id of each example row ("offtopic" for non-privacy ones)
+    pages: dict[str, dict[str, str]]    # source -> {"title", "url", "contact"}
 
 
-def corpus_fingerprint(corpus_dir: Path) -> dict:
+def corpus_fingerprint(corpus_dir: Path) -> dict[str, Any]:
     """sha256 of every page, and one digest over all of them (order-independent of disk)."""
-    corpus_dir = Path(corpus_dir)
-    if not corpus_dir.is_dir():
-        raise CorpusError(f"Dosarul cu pagini nu există: {corpus_dir}")
     files = {
         p.relative_to(corpus_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(corpus_dir.rglob("*.md")) if p.is_file() and p.name.lower() != "readme.md"
+        for p in corpus_files(Path(corpus_dir))
     }
     digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
     return {"files": files, "fingerprint": digest}
 
 
-def chunker_settings() -> dict:
+def chunker_settings() -> dict[str, Any]:
     return {"splitter": "RecursiveCharacterTextSplitter", "chunk_size": CHUNK_SIZE, "chunk_overlap": CHUNK_OVERLAP}
 
 
-def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL,
-                progress: Progress | None = None) -> dict:
-    """Read the pages, embed them, and atomically replace the index in `index_dir`."""
-    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
-    fingerprint = corpus_fingerprint(corpus_dir)
-    pages = load_corpus(corpus_dir)
-    sections, chunks, units = chunk_sections(pages)
-    embedder = get_embedder(model)
-
-    chunk_vectors = _embed(embedder, [model_text(c.embed_text) for c in chunks], progress, "fragmente")
-    unit_vectors = _embed(embedder, [model_text(u.text) for u in units], progress, "propoziții")
-    # BM25 sees the section's own headings but not the page title: a page title
-    # ("Partajarea datelor") would match every chunk of its page equally and
-    # then length normalisation alone would pick the shortest one.
-    lexical = LexicalIndex.build([" › ".join(sections[c.section][1].path) + "\n" + c.text for c in chunks])
-
+def write_generation(index_dir: Path, files: dict[str, Callable[[Path], None]]) -> str:
+    """Write a new generation folder through a staging folder; returns its name."""
     index_dir.mkdir(parents=True, exist_ok=True)
     generation = f"gen-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     staging = Path(tempfile.mkdtemp(prefix=".building-", dir=index_dir))
     try:
-        metadata = {
-            "sections": [
-                asdict(SectionRecord(s.source, s.page_title, list(s.path), s.anchor, s.text, s.start))
-                for _, s in sections
-            ],
-            "chunks": [asdict(c) for c in chunks],
-            "units": [asdict(u) for u in units],
-        }
-        _write_json(staging / "metadata.json", metadata)
-        faiss.write_index(_flat_ip(chunk_vectors), str(staging / "chunks.faiss"))
-        faiss.write_index(_flat_ip(unit_vectors), str(staging / "units.faiss"))
-        lexical.save(staging / "bm25")
+        for name, write in files.items():
+            write(staging / name)
         _fsync_tree(staging)
         os.replace(staging, index_dir / generation)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    return generation
 
-    manifest = {
-        "format_version": FORMAT_VERSION,
-        "model": embedder.name,
-        "dimension": embedder.dim,
-        "chunker": chunker_settings(),
-        "corpus": {"dir": str(corpus_dir.resolve()), **fingerprint},
-        "generation": generation,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "counts": {"pages": len(pages), "sections": len(sections), "chunks": len(chunks), "units": len(units)},
-    }
-    _write_json_atomic(index_dir / MANIFEST, manifest)
-    _remove_old_generations(index_dir, keep=generation)
-    return manifest
+
+def publish(index_dir: Path, manifest: dict[str, Any]) -> None:
+    """Point the manifest at a written generation (one atomic rename), then tidy up."""
+    write_json_atomic(index_dir / MANIFEST, manifest)
+    _remove_old_generations(index_dir, keep=manifest["generation"])
 
 
 def read_manifest(index_dir: Path) -> dict:
@@ -161,6 +113,8 @@ def staleness(index_dir: Path, corpus_dir: Path | None = None, model: str | None
         return "indexul a fost construit de o versiune diferită a programului"
     if manifest.get("chunker") != chunker_settings():
         return "setările de fragmentare s-au schimbat"
+    if manifest.get("taxonomy") != load_taxonomy().digest:
+        return "taxonomia temelor de confidențialitate s-a schimbat"
     if model is not None and model_key(model) != manifest["model"]:
         return f"modelul s-a schimbat ({manifest['model']} → {model_key(model)})"
     corpus = Path(corpus_dir) if corpus_dir is not None else Path(manifest["corpus"]["dir"])
@@ -179,18 +133,22 @@ def load_index(index_dir: Path) -> LoadedIndex:
     folder = index_dir / manifest["generation"]
     try:
         metadata = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
-        sections = [SectionRecord(**s) for s in metadata["sections"]]
+        sections = [Section.from_json(s) for s in metadata["sections"]]
         chunks = [Chunk(**c) for c in metadata["chunks"]]
         units = [Unit(**u) for u in metadata["units"]]
         chunk_vectors = faiss.read_index(str(folder / "chunks.faiss"))
         unit_matrix = _matrix(faiss.read_index(str(folder / "units.faiss")))
+        example_matrix = np.load(folder / "examples.npy", allow_pickle=False)
+        example_topics = [str(t) for t in metadata["example_topics"]]
+        pages = {str(k): {str(a): str(b) for a, b in v.items()} for k, v in metadata["pages"].items()}
         lexical = LexicalIndex.load(folder / "bm25")
     except Exception as exc:  # faiss, numpy and json each raise their own types for a damaged file
         raise BrokenIndexError(f"Indexul din {index_dir} este deteriorat ({type(exc).__name__})") from None
-    counts = (chunk_vectors.ntotal, len(unit_matrix), lexical.size, chunk_vectors.d)
-    if counts != (len(chunks), len(units), len(chunks), manifest.get("dimension")):
+    counts = (chunk_vectors.ntotal, len(unit_matrix), lexical.size, chunk_vectors.d, len(example_matrix))
+    if counts != (len(chunks), len(units), len(chunks), manifest.get("dimension"), len(example_topics)):
         raise BrokenIndexError(f"Indexul din {index_dir} este incomplet")
-    return LoadedIndex(manifest, sections, chunks, units, chunk_vectors, unit_matrix, lexical)
+    return LoadedIndex(manifest, sections, chunks, units, chunk_vectors, unit_matrix, lexical,
+                       example_matrix, example_topics, pages)
 
 
 def _matrix(index: faiss.Index) -> np.ndarray:
@@ -200,28 +158,18 @@ def _matrix(index: faiss.Index) -> np.ndarray:
     return np.ascontiguousarray(index.reconstruct_n(0, index.ntotal))
 
 
-def _embed(embedder: Embedder, texts: list[str], progress: Progress | None, label: str,
-           batch: int = 8) -> np.ndarray:
-    parts = []
-    for start in range(0, len(texts), batch):
-        parts.append(embedder.embed_passages(texts[start:start + batch]))
-        if progress:
-            progress(min(start + batch, len(texts)), len(texts), label)
-    return np.vstack(parts) if parts else np.zeros((0, embedder.dim), np.float32)
-
-
-def _flat_ip(vectors: np.ndarray) -> faiss.Index:
+def flat_ip(vectors: np.ndarray) -> faiss.Index:
     # Exact search: policy corpora are small (hundreds of chunks), so no ANN approximation.
     index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index
 
 
-def _write_json(path: Path, data: dict) -> None:
+def write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
-def _write_json_atomic(path: Path, data: dict) -> None:
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(data, handle, ensure_ascii=False, indent=1)

@@ -1,0 +1,140 @@
+"""The privacy topic taxonomy (data in `resources/<lang>/topics.yaml`) and how it is applied.
+
+Sections are labelled with topics at build time by cue patterns on their folded
+text; a person can correct the map in a page's front matter. Questions are
+classified at ask time (see `engine.classify`) by cue patterns and by the
+similarity of the question to each topic's example questions.
+
+Why cues on the section side: on the ONedu pages the similarity between policy
+sentences and topic descriptions did not separate covered from uncovered topics
+(every topic's best sentence scored 0.86-0.93), while cue words did.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import CorpusError, RetrievalError
+from .pages import Page, Section
+from .text import fold_key
+
+RESOURCES = Path(__file__).resolve().parent / "resources"
+OFFTOPIC = "offtopic"
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    name: str            # Romanian name, for the coverage map
+    missing: str         # "cât timp sunt păstrate datele": fits "Politica … nu spune {missing}."
+    examples: tuple[str, ...]
+    question_cues: tuple[re.Pattern[str], ...]
+    section_cues: tuple[re.Pattern[str], ...]
+
+    def asks(self, question: str) -> bool:
+        folded = fold_key(question)
+        return any(c.search(folded) for c in self.question_cues)
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    topics: tuple[Topic, ...]
+    offtopic_examples: tuple[str, ...]
+    digest: str          # sha256 of the file: an index built with another taxonomy is stale
+
+    def get(self, topic_id: str) -> Topic | None:
+        return next((t for t in self.topics if t.id == topic_id), None)
+
+    @property
+    def ids(self) -> list[str]:
+        return [t.id for t in self.topics]
+
+    def examples(self) -> tuple[list[str], list[str]]:
+        """(example questions, their topic ids), off-topic examples last."""
+        texts, labels = [], []
+        for topic in self.topics:
+            texts += topic.examples
+            labels += [topic.id] * len(topic.examples)
+        texts += self.offtopic_examples
+        labels += [OFFTOPIC] * len(self.offtopic_examples)
+        return texts, labels
+
+
+def _compile(patterns: Any, where: str) -> tuple[re.Pattern[str], ...]:
+    if not isinstance(patterns, list):
+        raise RetrievalError(f"{where}: se aștepta o listă de expresii")
+    try:
+        return tuple(re.compile(str(p)) for p in patterns)
+    except re.error as exc:
+        raise RetrievalError(f"{where}: expresie invalidă ({exc})") from None
+
+
+@lru_cache(maxsize=4)
+def load_taxonomy(path: Path | None = None) -> Taxonomy:
+    """Read and check a taxonomy file (default: the Romanian one shipped with the library)."""
+    path = Path(path) if path is not None else RESOURCES / "ro" / "topics.yaml"
+    try:
+        raw = path.read_bytes()
+        data = yaml.safe_load(raw)
+    except (OSError, yaml.YAMLError) as exc:
+        raise RetrievalError(f"Taxonomia temelor ({path}) nu poate fi citită: {type(exc).__name__}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("topics"), list):
+        raise RetrievalError(f"{path}: taxonomia trebuie să aibă o listă `topics`")
+    topics = []
+    for n, item in enumerate(data["topics"]):
+        where = f"{path.name}, tema {n + 1}"
+        try:
+            topics.append(Topic(str(item["id"]), str(item["name"]), str(item["missing"]),
+                                tuple(str(e) for e in item.get("examples") or ()),
+                                _compile(item.get("question_cues") or [], where),
+                                _compile(item.get("section_cues") or [], where)))
+        except (KeyError, TypeError):
+            raise RetrievalError(f"{where}: lipsesc id, name sau missing") from None
+    offtopic = tuple(str(e) for e in (data.get(OFFTOPIC) or {}).get("examples") or ())
+    return Taxonomy(tuple(topics), offtopic, hashlib.sha256(raw).hexdigest())
+
+
+def section_topics(taxonomy: Taxonomy, section: Section) -> list[str]:
+    """Topics whose section cues occur in the section's headings or text."""
+    folded = fold_key(" ".join(section.path) + "\n" + section.text)
+    return [t.id for t in taxonomy.topics if any(c.search(folded) for c in t.section_cues)]
+
+
+def _overrides(page: Page, section: Section, taxonomy: Taxonomy) -> tuple[set[str], set[str]]:
+    """Front matter `topics: {"Section title" or "*": [id, -id]}`: a person's corrections to the map."""
+    spec = page.meta.get("topics")
+    if spec is None:
+        return set(), set()
+    if not isinstance(spec, dict):
+        raise CorpusError(f"{page.source}: `topics:` din antet trebuie să fie un dicționar titlu → listă de teme")
+    add, remove = set(), set()
+    for title, ids in spec.items():
+        if str(title) != "*" and fold_key(str(title)) != fold_key(section.title):
+            continue
+        for raw in ids if isinstance(ids, list) else [ids]:
+            topic_id = str(raw).strip()
+            target = remove if topic_id.startswith("-") else add
+            topic_id = topic_id.lstrip("+-").strip()
+            if taxonomy.get(topic_id) is None:
+                raise CorpusError(f"{page.source}: tema necunoscută în `topics:`: {topic_id}")
+            target.add(topic_id)
+    return add, remove
+
+
+def label_sections(pages: list[Page], sections: list[Section], taxonomy: Taxonomy) -> list[Section]:
+    """The sections with their `topics` set: proposed by cues, corrected by front matter."""
+    by_source = {p.source: p for p in pages}
+    labelled = []
+    for section in sections:
+        found = set(section_topics(taxonomy, section))
+        add, remove = _overrides(by_source[section.source], section, taxonomy)
+        topics = tuple(t for t in taxonomy.ids if t in (found | add) - remove)
+        labelled.append(Section(section.source, section.page_title, section.path, section.anchor, section.text,
+                                section.line, section.url, topics))
+    return labelled
