@@ -87,7 +87,7 @@ def format_answer(answer: Answer, staff: bool = False) -> str:
 
 def safe(text: str) -> str:
     """Text for a terminal: control and escape characters shown as visible codes, never obeyed."""
-    return "".join(ch if ch.isprintable() or ch == "\t" else f"\\x{ord(ch):02x}" for ch in text)
+    return "".join(ch if ch.isprintable() or ch in "\t\n" else f"\\x{ord(ch):02x}" for ch in text)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -166,10 +166,41 @@ def _run_set(engine, name, files, args, evaluate, load_questions, select_split):
     return PolicyRun(name, evaluate(engine, questions, k=args.k, errors=errors))
 
 
+def cmd_topics(args: argparse.Namespace) -> int:
+    """The map the machine proposed, section by section, for a person to review."""
+    engine = _engine(args)
+    by_section = [(s.citation, s.topics) for s in engine.index.sections]
+    if args.json:
+        print(json.dumps([{"section": c, "topics": list(t)} for c, t in by_section], ensure_ascii=False, indent=2))
+        return 0
+    names = {t.id: t.name for t in engine.taxonomy.topics}
+    for citation, topics in by_section:
+        print(safe(citation))
+        print("   " + (", ".join(f"{names.get(t, t)} [{t}]" for t in topics) or "— (nicio temă)"))
+    print("\nCorectați harta în antetul paginii: topics: {\"Titlul secțiunii\": [retention, -cookies]}")
+    return 0
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    from .coverage import coverage_html, coverage_map, format_coverage
+    from .report import write_page
+
+    engine = _engine(args)
+    entries = coverage_map(engine)
+    if args.report:
+        write_page(Path(args.report), "Harta acoperirii GDPR", coverage_html(entries))
+        _notice(f"Raport scris în {args.report}")
+    if args.json:
+        print(json.dumps([e.to_json() for e in entries], ensure_ascii=False, indent=2))
+    else:
+        print(safe(format_coverage(entries)), end="")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="python -m retrieval",
                                    description="Răspunsuri citate din politica de confidențialitate (offline).")
-    commands = main.add_subparsers(dest="command", required=True, metavar="{build,ask,eval}")
+    commands = main.add_subparsers(dest="command", required=True, metavar="{build,ask,eval,topics,coverage}")
 
     p = commands.add_parser("build", help="construiește indexul din paginile politicii")
     p.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="dosarul cu paginile .md (implicit: corpus)")
@@ -200,6 +231,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--extra", help="dosar cu întrebări suplimentare <nume>.jsonl pentru fiecare politică")
     p.add_argument("--index-root", help="unde se păstrează indexurile politicilor (implicit: un dosar temporar)")
     p.set_defaults(run=cmd_eval)
+
+    p = commands.add_parser("topics", help="ce teme de confidențialitate acoperă fiecare secțiune")
+    _common(p)
+    p.add_argument("--json", action="store_true", help="ieșire JSON")
+    p.set_defaults(run=cmd_topics)
+
+    p = commands.add_parser("coverage", help="harta acoperirii GDPR: ce spune politica și ce nu spune")
+    _common(p)
+    p.add_argument("--json", action="store_true", help="ieșire JSON")
+    p.add_argument("--report", help="scrie harta ca pagină HTML în acest fișier")
+    p.set_defaults(run=cmd_coverage)
     return main
 
 

@@ -172,3 +172,15 @@ def write_report(evaluation: Evaluation | list[PolicyRun], path: Path, title: st
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_page(path: Path, title: str, body: str) -> None:
+    """Any report body as a self-contained page, written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(_page(title, body), encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
