@@ -21,6 +21,7 @@ questions alike, so a cosine threshold alone cannot decide. Two signals do:
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +36,7 @@ from .text import model_text
 from .topics import OFFTOPIC, Taxonomy, load_taxonomy
 
 MAX_QUESTION_CHARS = 2000
+CONTACT_ENV = "PRIVACY_CONTACT"
 Fusion = Literal["weighted", "rrf", "dense", "lexical"]
 
 
@@ -190,8 +192,10 @@ class Engine:
 
     @property
     def contact(self) -> str:
-        """The policy's contact (front matter `contact:` on any page), or ""."""
-        return next((p["contact"] for p in self.index.pages.values() if p.get("contact")), "")
+        """Who to write to when the policy does not answer: front matter `contact:` on any page,
+        else the `PRIVACY_CONTACT` setting (environment), else ""."""
+        declared = next((p["contact"] for p in self.index.pages.values() if p.get("contact")), "")
+        return declared or os.environ.get(CONTACT_ENV, "").strip()
 
     def _per_section_max(self, values: np.ndarray, owners: np.ndarray) -> np.ndarray:
         out = np.full(self._n_sections, -np.inf, dtype=np.float32)
