@@ -30,7 +30,7 @@ import numpy as np
 
 from .embeddings import Embedder, get_embedder
 from .errors import QuestionError
-from .lexical import terms
+from .lexical import terms, word_keys
 from .store import LoadedIndex
 from .text import model_text
 from .topics import OFFTOPIC, Taxonomy, load_taxonomy
@@ -48,7 +48,7 @@ class Settings:
     dense_weight: float = 0.5      # weighted fusion: share of the dense score
     candidates: int = 8            # sections reranked by their best unit
     unit_cosine: float = 1.0       # unit score = unit_cosine * minmax(cos) ...
-    unit_overlap: float = 0.5      # ... + unit_overlap * share of question terms in the unit ...
+    unit_overlap: float = 1.0      # ... + unit_overlap * idf-weighted share of question words in the unit ...
     section_prior: float = 1.0     # ... + section_prior * fused score of its section
     topic_boost: float = 0.8       # ... + topic_boost when the section is labelled with the question's topic
     rerank: bool = True
@@ -258,7 +258,7 @@ class Engine:
 
         guess = self.classify(text, vector)
         candidates = order[:max(1, s.candidates)]
-        unit_scores = self._unit_scores(candidates, unit_cos, fused, set(query_terms), guess)
+        unit_scores = self._unit_scores(candidates, unit_cos, fused, word_keys(text), guess)
         best: dict[int, tuple[float, int]] = {}
         for unit, score in unit_scores.items():
             sec = int(self._unit_section[unit])
@@ -277,19 +277,26 @@ class Engine:
         return Retrieval(text, hits, reason != "answered", evidence, vector, unit_scores, tuple(query_terms))
 
     def _unit_scores(self, candidates: list[int], unit_cos: np.ndarray, fused: np.ndarray,
-                     query_terms: set[str], guess: TopicGuess) -> dict[int, float]:
-        """Score every unit of the candidate sections for how well it answers the question."""
+                     query_words: list[tuple[str, ...]], guess: TopicGuess) -> dict[int, float]:
+        """Score every unit of the candidate sections for how well it answers the question.
+
+        Overlap counts the question's words a unit contains (by stem or prefix, so
+        "vindeți" meets "vindem"), weighted by idf: "date" is on every line of a
+        privacy policy, "vindem" on one.
+        """
         s = self.settings
         ids = [u for c in candidates for u in self.section_units[c]]
         if not ids:
             return {}
         cos = _minmax(unit_cos[ids].astype(np.float64))
-        n_terms = max(1, len(query_terms))
+        weights = [max(self.index.lexical.idf(k) for k in keys) for keys in query_words]
+        total = sum(weights) or 1.0
         topic = guess.topic if guess.topic not in (None, OFFTOPIC) else None
         scores = {}
         for j, unit in enumerate(ids):
             sec = int(self._unit_section[unit])
-            overlap = len(query_terms & self.unit_terms[unit]) / n_terms
+            have = self.unit_terms[unit]
+            overlap = sum(w for keys, w in zip(query_words, weights) if not have.isdisjoint(keys)) / total
             boost = s.topic_boost if topic and topic in self.index.sections[sec].topics else 0.0
             scores[unit] = (s.unit_cosine * float(cos[j]) + s.unit_overlap * overlap
                             + s.section_prior * float(fused[sec]) + boost)

@@ -44,6 +44,13 @@ def terms(text: str) -> list[str]:
     return _stemmer().stemWords(words) + [w[:PREFIX] + "_" for w in words if len(w) >= PREFIX]
 
 
+def word_keys(text: str) -> list[tuple[str, ...]]:
+    """For each content word of a text, the index terms any one of which counts as that word (stem, prefix)."""
+    words = content_words(_E_MAIL.sub("e", text))
+    return [(stem, w[:PREFIX] + "_") if len(w) >= PREFIX else (stem,)
+            for w, stem in zip(words, _stemmer().stemWords(words))]
+
+
 class LexicalIndex:
     """A thin wrapper so the rest of the code never sees bm25s' token-id plumbing."""
 
