@@ -228,12 +228,12 @@ class Engine:
     def decide(self, coverage: float, guess: TopicGuess) -> str:
         """'answered' or why not: the single place where the engine chooses to abstain."""
         s = self.settings
-        if coverage < s.min_coverage:
-            return "unknown_words"
         if guess.topic == OFFTOPIC:
             return "offtopic"
         if s.abstain_uncovered and guess.topic is not None and not guess.covered:
-            return "uncovered"
+            return "uncovered"   # the most useful answer: name what the policy does not say
+        if coverage < s.min_coverage:
+            return "unknown_words"
         return "answered"
 
     def retrieve(self, question: str) -> Retrieval:

@@ -1,22 +1,30 @@
-"""Retrieval on the real pages with the real model: quality gates and invariants.
+"""Retrieval on real pages with the real model: quality gates, per policy, on what the user sees.
 
-Thresholds are what the engine reaches today on eval/questions.jsonl (see the
-README and bench/by_style.py); a change that drops below them fails CI.
+Thresholds sit a little under what the engine reaches today (README "Measured",
+`python -m retrieval eval eval/questions.jsonl ../shared/policies`); a change
+that drops below them fails CI. The seven real policies are read from
+../shared/policies as CI has it.
 """
+from __future__ import annotations
+
+from pathlib import Path
+
 import pytest
 
 import retrieval
-from retrieval.evaluation import evaluate, load_questions
-from retrieval.text import fold
+from retrieval.coverage import coverage_map
+from retrieval.evaluation import PolicyRun, combined_summary, evaluate, load_questions
 
 from conftest import CORPUS, QUESTIONS
 
-HIT_AT_1 = 0.87
-HIT_AT_3 = 0.95
-HIT_AT_5 = 0.98
-MAX_ANSWERABLE_ABSTAINED = 0.02
-MIN_OFF_TOPIC_ABSTAINED = 0.8
-MIN_ABSTENTION_PRECISION = 0.9
+pytestmark = pytest.mark.slow
+
+POLICIES = Path(__file__).resolve().parents[2] / "shared" / "policies"
+# hit@1 floor per policy on its shared question set (measured today minus a margin; see README).
+POLICY_HIT_AT_1 = {
+    "asmi-caravana": 0.6, "cosmomarket": 0.85, "dentocare": 0.7, "eusurvey": 0.75,
+    "osubb-app": 0.75, "primaria-floresti-stoenesti": 0.8, "sintezaur": 0.6,
+}
 
 
 @pytest.fixture(scope="module")
@@ -26,76 +34,115 @@ def shipped_evaluation(engine):
     return questions, evaluate(engine, questions, k=5)
 
 
-def test_question_set_is_large_and_varied():
-    questions, _ = load_questions(QUESTIONS)
-    styles = {q.extra["style"].split(":")[0] for q in questions}
-    assert len(questions) >= 100 and sum(not q.answerable for q in questions) >= 15
-    assert {"paraphrase", "no-diacritics", "colloquial", "english", "typo", "off-topic"} <= styles
+@pytest.fixture(scope="module")
+def policy_runs(tmp_path_factory):
+    if not POLICIES.is_dir():
+        pytest.skip(f"{POLICIES} is not here (CI lays ../shared beside the clone)")
+    runs = []
+    for folder in sorted(p for p in POLICIES.iterdir() if (p / "pages").is_dir()):
+        engine = retrieval.open_engine(tmp_path_factory.mktemp(folder.name), folder / "pages")
+        questions, errors = load_questions(folder / "questions.jsonl")
+        assert not errors
+        runs.append(PolicyRun(folder.name, evaluate(engine, questions, k=5)))
+    return runs
 
 
-def test_hit_rates_on_answerable_questions(shipped_evaluation):
-    summary = shipped_evaluation[1].summary
-    assert summary["hit@1"] >= HIT_AT_1
-    assert summary["hit@3"] >= HIT_AT_3
-    assert summary["hit@5"] >= HIT_AT_5
+def test_onedu_hit_rates_and_answers(shipped_evaluation):
+    s = shipped_evaluation[1].summary
+    assert s["hit@1"] >= 0.90 and s["hit@3"] >= 0.95
+    assert s["answer_in_first_quote"] >= 0.72
+    assert s["first_quote_chars"] <= 350 and s["answer_chars"] <= 900
 
 
-def test_abstention(shipped_evaluation):
-    questions, evaluation = shipped_evaluation
-    summary = evaluation.summary
-    off_topic = [r for q, r in zip(questions, evaluation.results)
-                 if not q.answerable and q.extra["style"].startswith(("off-topic", "gibberish"))]
-    assert len(off_topic) >= 5
-    assert sum(r.abstained for r in off_topic) / len(off_topic) >= MIN_OFF_TOPIC_ABSTAINED
-    assert summary["answerable_abstained"] <= MAX_ANSWERABLE_ABSTAINED
-    assert summary["abstention_precision"] >= MIN_ABSTENTION_PRECISION
+def test_onedu_abstention(shipped_evaluation):
+    s = shipped_evaluation[1].summary
+    assert s["answerable_abstained"] <= 0.03
+    assert s["abstention_precision"] >= 0.9
+    assert s["uncovered_abstained"] >= 0.8
+    assert s["offtopic_abstained"] >= 0.75
 
 
-def test_every_section_is_reached_by_some_question(shipped_evaluation):
-    assert shipped_evaluation[1].summary["unreached_sections"] == []
+@pytest.mark.parametrize("policy", sorted(POLICY_HIT_AT_1))
+def test_each_real_policy_ranks_the_answering_section_first(policy_runs, policy):
+    run = next(r for r in policy_runs if r.name == policy)
+    assert run.evaluation.summary["hit@1"] >= POLICY_HIT_AT_1[policy]
+    assert run.evaluation.summary["answerable_abstained"] <= 0.15
 
 
-def test_the_partners_question_quotes_the_sharing_section(engine):
+def test_all_real_policies_together(policy_runs):
+    s = combined_summary(policy_runs, 5)
+    assert s["hit@1"] >= 0.76 and s["hit@3"] >= 0.9
+    assert s["answer_in_first_quote"] >= 0.5
+    assert s["first_quote_chars"] <= 350 and s["answer_chars"] <= 900
+    assert s["uncovered_abstained"] >= 0.55
+    assert s["offtopic_abstained"] >= 0.7
+    assert s["answerable_abstained"] <= 0.05
+    assert s["abstention_precision"] >= 0.85
+
+
+def test_every_abstention_says_why_and_gives_a_way_forward(policy_runs):
+    for run in policy_runs:
+        for result in run.evaluation.results:
+            if result.abstained and result.error is None:
+                assert result.message
+                if result.reason == "uncovered":
+                    assert " nu spune " in result.message
+
+
+def test_the_sale_question_quotes_the_sentence_that_answers(engine):
+    answer = retrieval.ask(engine, "Vindeți datele mele?", k=3)
+    assert not answer.abstained
+    assert answer.quotes[0].quote.startswith("Nu vindem nimănui nicio informație")
+    assert len(answer.quotes[0].quote) <= 350
+
+
+def test_the_partners_question_quotes_the_partner_list(engine):
     answer = retrieval.ask(engine, "cui partajați datele mele?", k=3)
-    top = answer.answers[0]
+    top = answer.quotes[0]
     assert not answer.abstained
     assert top.citation == "Partajarea datelor › Cum partajăm informații?"
-    assert top.source == "partajarea-datelor.md" and top.anchor == "cum-partajam-informatii"
     assert "C&C Financial Services SRL" in top.quote
+
+
+@pytest.mark.parametrize("question, missing", [
+    ("Cât timp păstrați datele mele?", "cât timp sunt păstrate datele"),
+    ("cum depun o plangere la ANSPDCP?", "plângere"),
+])
+def test_uncovered_privacy_questions_name_what_the_policy_does_not_say(engine, question, missing):
+    answer = retrieval.ask(engine, question)
+    assert answer.abstained and answer.reason == "uncovered"
+    assert answer.message.startswith("Politica de confidențialitate nu spune") and missing in answer.message
+    assert answer.contact_line.startswith("Nu ați găsit răspunsul?")
+
+
+def test_onedu_coverage_map(engine):
+    entries = {e.topic: e for e in coverage_map(engine)}
+    for missing in ("retention", "dpo", "rights", "complaint"):
+        assert not entries[missing].covered, missing
+    for covered in ("sharing", "security", "legal_requests", "marketing"):
+        assert entries[covered].covered and entries[covered].best_sentence, covered
 
 
 @pytest.mark.parametrize("typed", ["cui partajati datele mele", "CUI PARTAJAȚI DATELE MELE?", "cui partajaţi datele mele?"])
 def test_diacritics_case_and_cedilla_do_not_change_the_answer(engine, typed):
     reference = engine.retrieve("cui partajați datele mele?")
     other = engine.retrieve(typed)
-    assert [h.section for h in other.hits[:3]] == [h.section for h in reference.hits[:3]]
+    assert other.hits[0].section == reference.hits[0].section
 
 
 @pytest.mark.parametrize("question", ["Care e rețeta de clătite?", "xyzzy 123", "What is the capital of France?"])
 def test_off_topic_questions_abstain_but_still_show_candidates(engine, question):
     answer = retrieval.ask(engine, question, k=3)
-    assert answer.abstained and len(answer.answers) == 3
+    assert answer.abstained and len(answer.quotes) == 3
 
 
-def test_results_are_distinct_sections_ranked_by_score(engine):
-    answer = retrieval.ask(engine, "ce faceti cu emailul meu?", k=5)
-    keys = [(a.source, a.anchor) for a in answer.answers]
-    assert len(keys) == len(set(keys)) == 5
-    scores = [a.score for a in answer.answers]
-    assert scores == sorted(scores, reverse=True)
-    assert answer.answers[0].section == "Pentru a comunica cu dvs."
-
-
-def test_quotes_are_verbatim_from_the_pages(engine, shipped_evaluation):
+def test_quotes_are_slices_of_their_sections(engine, shipped_evaluation):
     questions, _ = shipped_evaluation
-    pages = {p.name: p.read_text(encoding="utf-8") for p in CORPUS.glob("*.md")}
+    sections = {(s.source, s.anchor): s for s in engine.index.sections}
     for question in questions[::4]:
-        for quote in retrieval.ask(engine, question.question, k=3).answers:
-            section = next(s for s in engine.index.sections if s.anchor == quote.anchor and s.source == quote.source)
-            assert section.text in pages[quote.source]
-            for line, (start, end) in zip(quote.quote.splitlines(), quote.spans):
-                assert line in pages[quote.source]
-                assert section.text[start:end] == line
+        for quote in retrieval.ask(engine, question.question, k=3).quotes:
+            section = sections[(quote.source, quote.anchor)]
+            assert [section.text[a:b] for a, b in quote.spans] == quote.quote.splitlines()
 
 
 def test_bad_questions_are_clear_errors(engine):
@@ -103,10 +150,14 @@ def test_bad_questions_are_clear_errors(engine):
         retrieval.ask(engine, "   ")
     with pytest.raises(retrieval.QuestionError, match="prea lungă"):
         retrieval.ask(engine, "date " * 20_000)
+    for k in ("3", 2.5, None, 0):
+        with pytest.raises(retrieval.QuestionError):
+            retrieval.ask(engine, "cui partajați datele?", k=k)  # type: ignore[arg-type]
 
 
 def test_reply_text_is_ready_to_paste(engine):
     answer = retrieval.ask(engine, "cum mă dezabonez de la newsletter?", k=1)
     text = answer.reply_text()
-    assert text.startswith("> ") and "(Utilizarea datelor › Pentru a comunica cu dvs.)" in text
-    assert "dezabon" in fold(text) or "unsubscribe" in fold(text)
+    assert "(Utilizarea datelor › Pentru a comunica cu dvs.)" in text
+    assert "dezabonare" in text or "Unsubscribe" in text
+    assert not text.startswith("> ")
