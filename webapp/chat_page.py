@@ -1,23 +1,27 @@
-"""Chat page: ask about the policy, get verbatim quotes with citations.
+"""Chat page: ask about the policy, get the passage that answers first, verbatim and cited.
 
 History lives in `st.session_state` only (this browser tab, this session).
-Support staff ("Mod asistență" in the sidebar) also see section scores, can
-filter by page and copy a ready-made reply.
+Support staff ("Mod asistență" in the sidebar) also see section scores, why the
+engine answered or abstained, can filter by page and copy a ready-made reply.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import replace
 
 import streamlit as st
 
 import retrieval as r
 from retrieval.engine import MAX_QUESTION_CHARS
 from webapp.engine import Loaded, load_engine
-from webapp.render import citation_html, gaps_between, md_escape, quote_html, section_html
+from webapp.render import (QuestionWords, citation_html, details_html, md_escape, quote_html, quote_indents,
+                           reason_text, scroll_to_last_question_js, section_html)
 
-USER_K = 3          # quotes shown to a user
+USER_K = 3          # quotes shown to a user: the one that answers, then two others
 MAX_MESSAGES = 100  # a session keeps at most this many messages (user + assistant)
+WHOLE_SECTION = "Toată secțiunea"
+
+TOPIC_BY = {"cue": "după cuvinte-cheie", "examples": "după întrebările-exemplu", "none": "nesigură"}
 
 loaded: Loaded = load_engine()
 engine = loaded.engine
@@ -41,7 +45,10 @@ def _answer_for(message: dict, k: int) -> r.Answer:
     answers = message["answers"]
     if k not in answers:
         answers[k] = r.ask(engine, message["question"], k=k, retrieval=_retrieval_for(message))
-    return answers[k]
+    answer = answers[k]
+    if not answer.contact and loaded.contact:   # the policy names no contact: the app's setting does
+        answer = replace(answer, contact=loaded.contact)
+    return answer
 
 
 def _retrieval_for(message: dict):
@@ -52,25 +59,53 @@ def _retrieval_for(message: dict):
 
 
 def _in_pages(quote: r.Quote) -> bool:
-    return not staff_pages or quote.document in staff_pages
+    return not staff_pages or quote.page in staff_pages
 
 
-def _show_quote(quote: r.Quote, context: bool) -> None:
-    """The quote as a blockquote; its citation opens the whole section, quoted lines highlighted."""
+def _section_of(quote: r.Quote) -> r.Section | None:
+    """The quote's section, unless the page changed since the answer (no context rather than a wrong one)."""
     section = loaded.section(quote.source, quote.anchor)
     lines = quote.quote.splitlines()
-    if section is not None and (len(lines) != len(quote.spans) or any(
-            section.text[a:b] != line for (a, b), line in zip(quote.spans, lines))):
-        section = None  # the page changed since this answer: no context rather than a wrong one
-    gaps = gaps_between(section.text, quote.spans) if section is not None else set()
+    if section is None or len(lines) != len(quote.spans) or any(
+            section.text[a:b] != line for (a, b), line in zip(quote.spans, lines)):
+        return None
+    return section
+
+
+def _quote_block(quote: r.Quote, section: r.Section | None, words: QuestionWords) -> str:
+    indents = quote_indents(section.text, quote.spans) if section is not None else None
+    return quote_html(quote.quote, quote.gaps, indents, words)
+
+
+def _show_lead(quote: r.Quote, words: QuestionWords) -> None:
+    """The passage that answers: prominent, cited; the citation opens the whole section in place."""
+    section = _section_of(quote)
     with st.container(gap=None):  # the quote and its citation read as one block
-        st.html(quote_html(quote.quote, gaps))
-        if not context or section is None:
-            st.html(citation_html(quote.citation))
+        st.html(f'<div class="pp-lead">{_quote_block(quote, section, words)}</div>')
+        if quote.url:
+            st.html(citation_html(quote.citation, quote.url))
+        if section is None:
+            if not quote.url:
+                st.html(citation_html(quote.citation))
             return
-        with st.expander(md_escape(quote.citation), icon=":material/menu_book:"):
+        label = WHOLE_SECTION if quote.url else md_escape(quote.citation)
+        with st.expander(label, icon=":material/menu_book:"):
             st.html(section_html(section.text, quote.spans))
             st.caption(f"Sursa: {md_escape(quote.source)}#{md_escape(quote.anchor)}")
+
+
+def _show_other(quote: r.Quote, words: QuestionWords, context: bool = True) -> None:
+    """A secondary passage; its section folds open in place (HTML <details>: expanders cannot nest)."""
+    section = _section_of(quote) if context else None
+    parts = [_quote_block(quote, section, words)]
+    if quote.url:
+        parts.append(citation_html(quote.citation, quote.url))
+    if section is not None:
+        parts.append(details_html(WHOLE_SECTION if quote.url else quote.citation,
+                                  section_html(section.text, quote.spans)))
+    elif not quote.url:
+        parts.append(citation_html(quote.citation))
+    st.html("".join(parts))
 
 
 def _examples(key: str) -> None:
@@ -79,32 +114,44 @@ def _examples(key: str) -> None:
                   icon=":material/help:", width="stretch")
 
 
+def _decision(evidence: dict) -> list[str]:
+    """The engine's decision in words: why it answered or abstained, and how sure it was of the topic."""
+    topic_id = evidence.get("topic")
+    topic = engine.taxonomy.get(topic_id) if topic_id else None
+    topic_name = topic.name if topic is not None else (
+        "în afara subiectului" if topic_id == "offtopic" else "nedeterminată")
+    decision = reason_text(str(evidence.get("reason", "")), topic_name)
+    by = TOPIC_BY.get(evidence.get("topic_by", ""), str(evidence.get("topic_by", "")))
+    covered = "" if not topic_id or evidence.get("topic_covered", True) else " · politica nu o acoperă"
+    return [f"Decizie: {decision}",
+            f"Tema: {topic_id or '—'} ({topic_name}) · {by} · similaritate "
+            f"{evidence.get('topic_similarity', 0.0):.3f}, marjă {evidence.get('topic_margin', 0.0):.3f}{covered}",
+            f"Acoperire lexicală: {evidence.get('coverage', 0.0) * 100:.0f} % din cuvintele întrebării · "
+            f"cosinusul propoziției citate {evidence.get('unit_cosine', 0.0):.3f}"]
+
+
 def _staff_panel(message: dict, answer: r.Answer) -> None:
     import pandas as pd  # staff only: keeps pandas off a user's first, cold page load
 
     retrieval = _retrieval_for(message)
     rows = []
     for rank, hit in enumerate(retrieval.hits, start=1):
-        record = engine.index.sections[hit.section]
-        if staff_pages and record.page_title not in staff_pages:
+        section = engine.index.sections[hit.section]
+        if staff_pages and section.page_title not in staff_pages:
             continue
-        rows.append({"Loc": rank, "Scor": round(hit.score, 3), "Dens": round(hit.dense, 3),
-                     "Lexical": round(hit.lexical, 2), "Pagina": record.page_title, "Secțiune": record.title})
+        rows.append({"Loc": rank, "Scor": round(hit.score, 3), "Scor secțiune": round(hit.fused, 3),
+                     "Propoziție (cosinus)": round(hit.unit_cosine, 3), "Lexical": round(hit.lexical, 2),
+                     "Pagina": section.page_title, "Secțiune": section.title})
         if len(rows) == staff_k:
             break
-    evidence = ", ".join(f"{name} {value:.3f}" for name, value in asdict(retrieval.evidence).items())
     with st.container(border=True):
         st.markdown("**:material/support_agent: Detalii pentru asistență**")
-        st.caption(f"Decizie: {'abținere' if retrieval.abstained else 'răspuns'} · {evidence} · "
-                   f"timp server {message['ms']:.0f} ms")
+        lines = _decision(answer.evidence) + [f"timp server {message['ms']:.0f} ms"]
+        st.caption("  \n".join(md_escape(line) for line in lines))  # topic names are data: escaped
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-        if answer.abstained:
-            st.caption("Politica nu acoperă întrebarea: nu există text de răspuns de copiat.")
-        else:
-            quotes = [q for q in answer.answers if _in_pages(q)]
-            st.caption("Text de răspuns, gata de copiat (butonul din colțul casetei):")
-            st.code(r.Answer(answer.question, answer.abstained, quotes).reply_text() or "—", language=None,
-                    wrap_lines=True)
+        quotes = [q for q in answer.quotes if _in_pages(q)]
+        st.caption("Text de răspuns, gata de copiat (butonul din colțul casetei):")
+        st.code(answer.reply_text(quotes) or "—", language=None, wrap_lines=True)
 
 
 def _show_answer(message: dict, index: int) -> None:
@@ -112,22 +159,29 @@ def _show_answer(message: dict, index: int) -> None:
         st.warning(message["error"], icon=":material/edit_note:")
         return
     answer = _answer_for(message, staff_k)
-    quotes = [q for q in answer.answers if _in_pages(q)]
+    quotes = [q for q in answer.quotes if _in_pages(q)]
+    words = QuestionWords.of(answer.question)
     if not answer.abstained:
-        st.markdown("Iată ce spune politica de confidențialitate:")
-        for quote in quotes:
-            _show_quote(quote, context=True)
-        if not quotes:
+        if quotes:
+            st.markdown("Iată ce spune politica de confidențialitate:")
+            _show_lead(quotes[0], words)
+            if quotes[1:]:
+                with st.expander("Alte pasaje relevante", icon=":material/format_quote:"):
+                    for quote in quotes[1:]:
+                        _show_other(quote, words)
+        else:
             st.info("Niciun citat din paginile selectate.")
+        st.caption(md_escape(answer.contact_line))
     else:
-        st.markdown("**Politica de confidențialitate nu acoperă această întrebare.** "
-                    "Încercați să o reformulați, cu alte cuvinte, sau alegeți una dintre întrebările "
+        st.markdown(f"**{md_escape(answer.message)}**")
+        st.markdown(md_escape(answer.contact_line))
+        st.markdown("Puteți reformula întrebarea, cu alte cuvinte, sau alege una dintre întrebările "
                     "la care politica răspunde:")
         _examples(f"example-{index}")
         if quotes:
             with st.expander("Cele mai apropiate secțiuni (doar ca referință)", icon=":material/info:"):
                 for quote in quotes:
-                    _show_quote(quote, context=False)
+                    _show_other(quote, words, context=False)
     if staff:
         _staff_panel(message, answer)
 
@@ -146,6 +200,7 @@ def _ask(question: str) -> None:
     message["ms"] = (time.perf_counter() - started) * 1000
     history.extend([{"role": "user", "text": question}, message])
     del history[:-MAX_MESSAGES]
+    st.session_state["asked"] = st.session_state.get("asked", 0) + 1
 
 
 typed = st.chat_input("Scrieți întrebarea dvs. despre datele personale…", max_chars=MAX_QUESTION_CHARS)
@@ -176,3 +231,6 @@ for n, message in enumerate(history):
 if not history:
     st.markdown("**Puteți începe cu una dintre aceste întrebări:**")
     _examples("start")
+elif question:
+    # Only in the run that asked: bring the question and the start of its answer into view.
+    st.iframe(scroll_to_last_question_js(st.session_state["asked"]), height=1, alt="Derulare la răspuns")  # 0 is refused

@@ -2,6 +2,8 @@
 
 Paths default to folders beside app.py, so the app works from any working
 directory; environment variables override them (tests point them at temp dirs).
+`PRIVACY_CONTACT` is who a visitor can write to when the policy does not answer
+(used only when no page declares `contact:` in its front matter).
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ APP_DIR = Path(__file__).resolve().parent.parent
 CORPUS_ENV = "PRIVACY_CORPUS_DIR"
 INDEX_ENV = "PRIVACY_INDEX_DIR"
 QUESTIONS_ENV = "PRIVACY_QUESTIONS_FILE"
+CONTACT_ENV = "PRIVACY_CONTACT"
 
 
 @dataclass(frozen=True)
@@ -41,3 +44,8 @@ def paths() -> Paths:
         corpus=corpus,
         questions=_from_env(QUESTIONS_ENV) or APP_DIR / "eval" / "questions.jsonl",
     )
+
+
+def contact() -> str:
+    """The configured contact (e-mail, address or page), "" when unset; read on every call."""
+    return " ".join(os.environ.get(CONTACT_ENV, "").split())

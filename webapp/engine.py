@@ -14,15 +14,16 @@ from __future__ import annotations
 import errno
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import streamlit as st
 
 import retrieval as r
 from retrieval.engine import Engine
-from retrieval.store import SectionRecord, corpus_fingerprint, read_manifest
+from retrieval.pages import Section
+from retrieval.store import corpus_fingerprint, read_manifest
 
-from .config import Paths, paths
+from .config import Paths, contact, paths
 from .render import md_escape
 
 # Questions a user might ask, shown as buttons; only those the policy answers are kept.
@@ -44,12 +45,13 @@ class Loaded:
 
     engine: Engine
     paths: Paths
-    sections: dict[tuple[str, str], SectionRecord]   # (source, anchor) -> section
-    pages: list[str]                                  # page titles, in index order
+    sections: dict[tuple[str, str], Section]   # (source, anchor) -> section
+    pages: list[str]                            # page titles, in index order
     examples: list[str]
-    rebuilt: str | None = None                        # why the index was (re)built before loading
+    rebuilt: str | None = None                  # why the index was (re)built before loading
+    contact: str = ""                           # PRIVACY_CONTACT, for a policy without `contact:`
 
-    def section(self, source: str, anchor: str) -> SectionRecord | None:
+    def section(self, source: str, anchor: str) -> Section | None:
         return self.sections.get((source, anchor))
 
 
@@ -95,7 +97,7 @@ class _BuildProgress:
             self._status.update(label=f"Index construit în {seconds:.1f} s", state="complete", expanded=False)
 
 
-def _examples(engine: Engine, sections: list[SectionRecord]) -> list[str]:
+def _examples(engine: Engine, sections: list[Section]) -> list[str]:
     """Example questions the policy does answer (checked, not assumed)."""
     good = [q for q in EXAMPLE_QUESTIONS if not engine.retrieve(q).abstained]
     if not good:  # another policy: its own question-shaped headings are the next best thing
@@ -111,7 +113,7 @@ def _open(where, current: Paths) -> Loaded:
     records = list(engine.index.sections)
     pages = list(dict.fromkeys(s.page_title for s in records))
     return Loaded(engine, current, {(s.source, s.anchor): s for s in records}, pages,
-                  _examples(engine, records), ui.reason)
+                  _examples(engine, records), ui.reason, contact())
 
 
 _OS_REASONS = {
@@ -144,7 +146,7 @@ def load_engine() -> Loaded:
     loaded = slot.loaded
     if loaded is not None and (st.session_state.get(CHECKED) or not _outdated(loaded, current)):
         st.session_state[CHECKED] = True
-        return loaded
+        return _with_contact(slot)
     where = st.container()
     try:
         if not slot.lock.acquire(blocking=False):
@@ -161,6 +163,14 @@ def load_engine() -> Loaded:
         why = _OS_REASONS.get(exc.errno, exc.strerror or type(exc).__name__)
         _stop_with(f"Indexul sau paginile nu pot fi citite ori scrise ({why}): {exc.filename or current.index}")
     st.session_state[CHECKED] = True
+    return _with_contact(slot)
+
+
+def _with_contact(slot: _Slot) -> Loaded:
+    """The slot's engine with the contact set now (the setting is read per run, not cached)."""
+    current = contact()
+    if slot.loaded is not None and slot.loaded.contact != current:
+        slot.loaded = replace(slot.loaded, contact=current)
     return slot.loaded
 
 

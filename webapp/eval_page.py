@@ -12,9 +12,10 @@ import pandas as pd
 import streamlit as st
 
 import retrieval as r
-from retrieval.evaluation import Evaluation, load_questions, parse_questions, evaluate
+from retrieval.evaluation import Evaluation, Result, load_questions, parse_questions, evaluate
+from retrieval.report import render_report
 from webapp.engine import Loaded, load_engine
-from webapp.render import md_escape
+from webapp.render import md_escape, reason_text
 
 SHIPPED = "Setul livrat"
 UPLOADED = "Un fișier încărcat"
@@ -24,6 +25,10 @@ loaded: Loaded = load_engine()
 
 def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f} %"
+
+
+def _chars(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
 
 
 def _questions():
@@ -68,6 +73,20 @@ def _summary(evaluation: Evaluation) -> None:
                    help="Din întrebările fără răspuns în politică, la câte s-a abținut.")
     cols[3].metric("Abțineri greșite", _percent(s["answerable_abstained"]),
                    help="Întrebări cu răspuns la care s-a abținut totuși.")
+    cols = st.columns(4)
+    cols[0].metric("Răspunsul în primul citat", _percent(s.get("answer_in_first_quote")),
+                   help="Din întrebările cu fraze-răspuns, la câte primul citat arătat conține una dintre ele.")
+    cols[1].metric("Răspunsul în vreun citat", _percent(s.get("answer_in_any_quote")),
+                   help="La fel, în oricare dintre citatele arătate unui vizitator.")
+    cols[2].metric("Lungimea primului citat (caractere)", _chars(s.get("first_quote_chars")),
+                   help="Media, pe întrebările la care a răspuns.")
+    cols[3].metric("Lungimea răspunsului (caractere)", _chars(s.get("answer_chars")),
+                   help="Media lungimii tuturor citatelor arătate, pe întrebările la care a răspuns.")
+    cols = st.columns(4)
+    cols[0].metric("Întrebări neacoperite recunoscute", _percent(s.get("uncovered_abstained")),
+                   help="Întrebări despre teme pe care politica nu le tratează, la care s-a abținut.")
+    cols[1].metric("Întrebări în afara subiectului recunoscute", _percent(s.get("offtopic_abstained")),
+                   help="Întrebări fără legătură cu datele personale, la care s-a abținut.")
     p50, p95 = s.get("latency_ms_p50"), s.get("latency_ms_p95")
     if p50 is not None:
         st.caption(f"Timp de căutare pe întrebare: median {p50:.0f} ms, p95 {p95:.0f} ms.")
@@ -95,6 +114,27 @@ def _coverage(evaluation: Evaluation) -> None:
                    icon=":material/visibility_off:")
 
 
+def _seen(result: Result) -> str:
+    """What the visitor was shown: our message when abstaining, else the first quote and its citation."""
+    if result.error:
+        return result.error
+    if result.abstained:
+        return result.message
+    if not result.quotes:
+        return ""
+    first = result.quotes[0]
+    return f"{first['citation']}: „{' / '.join(first['quote'].splitlines())}”"
+
+
+def _reason(result: Result) -> str:
+    topic = loaded.engine.taxonomy.get(result.topic) if result.topic else None
+    return reason_text(result.reason, topic.name if topic is not None else result.topic or "") if result.reason else ""
+
+
+def _yes_no(value: bool | None) -> str:
+    return "—" if value is None else ("da" if value else "nu")
+
+
 def _failures(evaluation: Evaluation) -> None:
     failures = evaluation.failures
     st.subheader(f"Întrebări greșite ({len(failures)})")
@@ -109,6 +149,9 @@ def _failures(evaluation: Evaluation) -> None:
         "Găsit (în ordine)": " | ".join(f.retrieved_sections),
         "Loc": f.rank,
         "Abținere": "da" if f.abstained else "nu",
+        "Motiv": _reason(f),
+        "Ce a văzut utilizatorul": _seen(f),
+        "Răspunsul în primul citat": _yes_no(f.answer_in_first),
         "Eroare": f.error or "",
     } for f in failures]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
@@ -157,5 +200,10 @@ if "evaluation" in st.session_state:
     _coverage(result)
     _failures(result)
     _line_errors(result)
-    st.download_button("Descarcă rezultatele (JSON)", json.dumps(result.to_json(), ensure_ascii=False, indent=1),
-                       file_name="evaluare.json", mime="application/json", icon=":material/download:")
+    cols = st.columns(2)
+    cols[0].download_button("Descarcă raportul (HTML)", render_report(result, f"Evaluare: {name}"),
+                            file_name="evaluare.html", mime="text/html", icon=":material/description:",
+                            help="Un singur fișier, se deschide în browser și fără internet.")
+    cols[1].download_button("Descarcă rezultatele (JSON)",
+                            json.dumps(result.to_json(), ensure_ascii=False, indent=1),
+                            file_name="evaluare.json", mime="application/json", icon=":material/download:")
