@@ -145,7 +145,7 @@ def test_five_sessions_at_once_each_get_their_own_answer(server, browser, engine
     """Five separate sessions press Enter within milliseconds; each must get its own right answer."""
     import retrieval
 
-    expected = {q: retrieval.ask(engine, q, k=1).answers[0].citation for q in CONCURRENT}
+    expected = {q: retrieval.ask(engine, q, k=1).quotes[0].citation for q in CONCURRENT}
     assert len(set(expected.values())) == len(CONCURRENT), expected
     sessions = []
     for question, citation in expected.items():
