@@ -9,7 +9,8 @@ sys.path.insert(0, str(ROOT))
 
 from retrieval.engine import Engine  # noqa: E402
 from retrieval.evaluation import Question, evaluate, load_questions  # noqa: E402
-from retrieval.store import build_index, staleness  # noqa: E402
+from retrieval.indexing import build_index  # noqa: E402
+from retrieval.store import staleness  # noqa: E402
 from retrieval.errors import BrokenIndexError  # noqa: E402
 
 QUESTIONS = ROOT / "eval" / "questions.jsonl"

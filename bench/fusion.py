@@ -17,7 +17,7 @@ VARIANTS = [
 
 
 def main() -> None:
-    base = engine().with_settings(min_coverage=-1.0, weak_coverage=-1.0)
+    base = engine().with_settings(min_coverage=-1.0, abstain_uncovered=False, topic_similarity=2.0)
     splits = {name: questions(name) for name in ("dev", "test")}
     splits["all"] = questions()
     print(f"{'variant':40s} " + " ".join(f"{s + ' h@1':>9s} {s + ' h@3':>9s}" for s in splits))
