@@ -48,7 +48,7 @@ class EmbeddingCache:
         try:
             with np.load(self.path, allow_pickle=False) as data:
                 self._vectors = dict(zip((str(k) for k in data["keys"]), data["vectors"]))
-        except (OSError, ValueError, KeyError):
+        except Exception:  # noqa: BLE001 - numpy/zipfile raise many types for a damaged file
             self._vectors = {}  # no cache, or a damaged one: embed afresh
 
     @staticmethod

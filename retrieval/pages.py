@@ -246,9 +246,9 @@ def _blocks(body: str) -> Iterator[_Block]:
             if pending_marker is not None:   # first paragraph of a list item: the item line
                 yield _Block("text", "  " * item_indent + pending_marker + text, line)
                 pending_marker = None
-            elif list_depth:                 # a later paragraph of the same item: its continuation
+            elif list_depth:                 # a later paragraph of the open item: its continuation
                 if text:
-                    yield _Block("text", "  " * item_indent + "  " + text, line)
+                    yield _Block("text", "  " * max(0, len(item_markers) - 1) + "  " + text, line)
             else:
                 lead = _bold_lead(t)
                 if lead and is_heading_like(lead[0]):

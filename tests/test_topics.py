@@ -1,0 +1,148 @@
+"""The privacy-topic taxonomy: the shipped file, section labels, front-matter corrections, uncovered questions."""
+import re
+
+import pytest
+import yaml
+
+import retrieval
+from retrieval.answer import NOT_COVERED
+from retrieval.errors import CorpusError, RetrievalError
+from retrieval.store import load_index
+from retrieval.text import fold
+from retrieval.topics import OFFTOPIC, RESOURCES, load_taxonomy
+
+from conftest import CORPUS, build_fake
+
+SHIPPED = RESOURCES / "ro" / "topics.yaml"
+# Read off the ONedu pages by hand (as scripts/check_topics.py does): what they do and do not talk about.
+ONEDU_COVERED = {"sharing", "security", "legal_requests", "marketing", "storage_location", "selling"}
+ONEDU_MISSING = {"retention", "dpo", "rights", "complaint", "cookies", "erasure", "access", "children"}
+
+
+@pytest.fixture(scope="module")
+def raw_topics() -> list[dict]:
+    return yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))["topics"]
+
+
+def test_shipped_taxonomy_loads_with_unique_ids():
+    taxonomy = load_taxonomy()
+    assert len(taxonomy.topics) >= 20
+    assert len(set(taxonomy.ids)) == len(taxonomy.ids) and OFFTOPIC not in taxonomy.ids
+    assert all(re.fullmatch(r"[a-z][a-z_]*", t) for t in taxonomy.ids)
+    assert len(taxonomy.digest) == 64 and taxonomy.get("retention") is not None and taxonomy.get("nope") is None
+
+
+def test_every_topic_has_name_missing_and_examples():
+    taxonomy = load_taxonomy()
+    for topic in taxonomy.topics:
+        assert topic.name.strip() and topic.missing.strip(), topic.id
+        assert len(topic.examples) >= 5 and all(e.strip() for e in topic.examples), topic.id
+        assert topic.section_cues, f"{topic.id}: without section cues no policy can cover it"
+        sentence = NOT_COVERED.format(missing=topic.missing)
+        assert not topic.missing.rstrip().endswith((".", "?")) and sentence.count(".") == 1, sentence
+    texts, labels = taxonomy.examples()
+    assert len(texts) == len(labels) and labels[-len(taxonomy.offtopic_examples):] == [OFFTOPIC] * len(
+        taxonomy.offtopic_examples)
+    assert len(taxonomy.offtopic_examples) >= 20
+
+
+def test_every_regex_compiles_and_is_written_for_folded_text(raw_topics):
+    for item in raw_topics:
+        for kind in ("question_cues", "section_cues"):
+            for pattern in item.get(kind) or []:
+                re.compile(pattern)
+                literal = re.sub(r"\\.", "", pattern)   # escapes such as \b \w \S are not letters to match
+                assert fold(literal) == literal, f"{item['id']}.{kind}: {pattern} can never match folded text"
+
+
+def test_off_topic_examples_match_no_topic_cue():
+    taxonomy = load_taxonomy()
+    for example in taxonomy.offtopic_examples:
+        assert not [t.id for t in taxonomy.topics if t.asks(example)], example
+
+
+def test_a_broken_taxonomy_file_is_a_clear_error(tmp_path):
+    bad_regex = tmp_path / "regex.yaml"
+    bad_regex.write_text("topics:\n  - id: x\n    name: X\n    missing: x\n    question_cues: ['(neînchis']\n",
+                         encoding="utf-8")
+    with pytest.raises(RetrievalError, match="expresie invalidă"):
+        load_taxonomy(bad_regex)
+    no_name = tmp_path / "name.yaml"
+    no_name.write_text("topics:\n  - id: x\n    missing: x\n", encoding="utf-8")
+    with pytest.raises(RetrievalError, match="lipsesc id, name sau missing"):
+        load_taxonomy(no_name)
+    with pytest.raises(RetrievalError, match="nu poate fi citită"):
+        load_taxonomy(tmp_path / "lipsa.yaml")
+
+
+def test_onedu_sections_are_labelled_with_what_they_talk_about(fake_index):
+    covered = {t for s in load_index(fake_index).sections for t in s.topics}
+    assert ONEDU_COVERED <= covered
+    assert not covered & ONEDU_MISSING
+
+
+def test_a_question_on_a_topic_the_policy_never_covers_says_so(fake_engine):
+    answer = retrieval.ask(fake_engine, "Cât timp păstrați datele mele?", k=3)
+    missing = load_taxonomy().get("retention").missing
+    assert answer.abstained and answer.reason == "uncovered"
+    assert answer.evidence["topic"] == "retention" and answer.evidence["topic_by"] == "cue"
+    assert answer.message == NOT_COVERED.format(missing=missing)
+    assert answer.quotes, "the nearest sections are still shown, for reference"
+
+
+def test_a_question_on_a_covered_topic_is_answered(fake_engine):
+    answer = retrieval.ask(fake_engine, "Vindeți datele mele personale?", k=3)
+    assert not answer.abstained and answer.evidence["topic"] == "selling" and answer.message == ""
+
+
+def page_with_topics(folder, topics_yaml: str):
+    folder.mkdir(exist_ok=True)
+    (folder / "p.md").write_text(
+        f"---\ntitle: Pagina\n{topics_yaml}---\n"
+        "# Cookie-uri\nFolosim cookie-uri pentru a măsura traficul.\n"
+        "# Păstrare\nPăstrăm datele doar cât e nevoie.\n", encoding="utf-8")
+    return folder
+
+
+def topics_by_title(index):
+    return {s.title: set(s.topics) for s in load_index(index).sections}
+
+
+def test_front_matter_topics_add_and_remove_labels(fake_embedder, tmp_path):
+    plain = page_with_topics(tmp_path / "plain", "")
+    build_fake(plain, tmp_path / "i1")
+    before = topics_by_title(tmp_path / "i1")
+    assert "cookies" in before["Cookie-uri"] and "marketing" not in before["Cookie-uri"]
+
+    corrected = page_with_topics(tmp_path / "corrected",
+                                 "topics:\n  cookie-URI: [marketing, -cookies]\n  '*': [+children]\n")
+    build_fake(corrected, tmp_path / "i2")
+    after = topics_by_title(tmp_path / "i2")
+    assert after["Cookie-uri"] == (before["Cookie-uri"] - {"cookies"}) | {"marketing", "children"}
+    assert after["Păstrare"] == before["Păstrare"] | {"children"}, "'*' applies to every section of the page"
+
+
+def test_front_matter_topic_order_follows_the_taxonomy(fake_embedder, tmp_path):
+    build_fake(page_with_topics(tmp_path / "c", "topics:\n  Păstrare: [security, controller]\n"), tmp_path / "i")
+    labels = next(s.topics for s in load_index(tmp_path / "i").sections if s.title == "Păstrare")
+    ids = load_taxonomy().ids
+    assert list(labels) == sorted(labels, key=ids.index)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("topics:\n  Cookie-uri: [nu-exista]\n", "tema necunoscută în `topics:`: nu-exista"),
+    ("topics:\n  '*': -inventat\n", "tema necunoscută în `topics:`: inventat"),
+    ("topics: [cookies]\n", "trebuie să fie un dicționar"),
+])
+def test_bad_front_matter_topics_are_a_corpus_error(fake_embedder, tmp_path, spec, message):
+    corpus = page_with_topics(tmp_path / "c", spec)
+    with pytest.raises(CorpusError, match=re.escape(message)):
+        build_fake(corpus, tmp_path / "i")
+    assert not (tmp_path / "i" / "manifest.json").exists()
+
+
+def test_shipped_corpus_has_no_topic_overrides_that_hide_errors():
+    # The ONedu labels above come from cues alone: the pages carry no `topics:` corrections.
+    from retrieval.pages import load_corpus
+
+    assert all("topics" not in p.meta for p in load_corpus(CORPUS))
