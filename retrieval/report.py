@@ -128,10 +128,10 @@ Latență p50 {_ms(s['latency_ms_p50'])} ms, p95 {_ms(s['latency_ms_p95'])} ms.<
 <div class="cards">{cards}</div>
 <{h}>Acoperire pe secțiuni</{h}>
 <p>Închis: întrebări care găsesc secțiunea pe primul loc; deschis: întrebări care o așteaptă.</p>
-<figure class="coverage-chart">{coverage_svg(s.get('coverage', []))}</figure>
+<figure {'id="coverage-chart"' if level == 2 else 'class="coverage-chart"'}>{coverage_svg(s.get('coverage', []))}</figure>
 {f"<{hh}>Secțiuni la care nu ajunge nicio întrebare</{hh}><ul>{unreached}</ul>" if unreached else ""}
 <{h}>Întrebări ratate ({len(evaluation.failures)})</{h}>
-<table class="failures"><thead><tr><th>id</th><th>întrebare</th><th>așteptat</th><th>abținere</th><th>găsit (top 3)</th>
+<table {'id="failures"' if level == 2 else 'class="failures"'}><thead><tr><th>id</th><th>întrebare</th><th>așteptat</th><th>abținere</th><th>găsit (top 3)</th>
 <th>rang</th><th>ce a văzut utilizatorul</th></tr></thead>
 <tbody>{failures}</tbody></table>
 {f"<{h}>Linii invalide</{h}><ul>{errors}</ul>" if errors else ""}"""
