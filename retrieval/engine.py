@@ -32,7 +32,7 @@ from .embeddings import Embedder, get_embedder
 from .errors import QuestionError
 from .lexical import terms, word_keys
 from .store import LoadedIndex
-from .text import model_text
+from .text import fold_key, model_text
 from .topics import OFFTOPIC, Taxonomy, load_taxonomy
 
 MAX_QUESTION_CHARS = 2000
@@ -55,6 +55,8 @@ class Settings:
     min_coverage: float = 0.05     # abstain when fewer of the question's words occur in the policy
     topic_similarity: float = 0.86  # nearest-example topic accepted from this cosine ...
     topic_margin: float = 0.01     # ... when it beats every other topic by this much
+    uncovered_margin: float = 0.03  # "the policy does not say" on example similarity alone needs this margin
+    offtopic_margin: float = 0.01  # ... the same for "not about personal data" (no cue can say that)
     abstain_uncovered: bool = True
 
 
@@ -208,7 +210,8 @@ class Engine:
         sims = self.index.example_matrix @ vector if len(self.index.example_matrix) else np.zeros(0)
         per_topic = {t: float(sims[self._example_topics == t].max()) for t in self._topic_ids}
         ranked = sorted(per_topic.items(), key=lambda kv: -kv[1])
-        cued = [t.id for t in self.taxonomy.topics if t.asks(text)]
+        folded = fold_key(text)
+        cued = [t.id for t in self.taxonomy.topics if t.asks_folded(folded)]
         if cued:
             best = max(cued, key=lambda t: per_topic.get(t, 0.0))
             others = [v for t, v in ranked if t != best]
@@ -218,7 +221,8 @@ class Engine:
             return TopicGuess(None, "none", 0.0, 0.0, True)
         (best, sim), second = ranked[0], (ranked[1][1] if len(ranked) > 1 else 0.0)
         s = self.settings
-        if sim >= s.topic_similarity and sim - second >= s.topic_margin:
+        margin = s.offtopic_margin if best == OFFTOPIC else s.topic_margin
+        if sim >= s.topic_similarity and sim - second >= margin:
             return TopicGuess(best, "examples", sim, sim - second, self._covered(best))
         return TopicGuess(None, "none", sim, sim - second, True)
 
@@ -230,9 +234,13 @@ class Engine:
         s = self.settings
         if guess.topic == OFFTOPIC:
             return "offtopic"
-        if s.abstain_uncovered and guess.topic is not None and not guess.covered:
+        if s.abstain_uncovered and guess.topic is not None and not guess.covered and (
+                guess.by == "cue" or guess.margin >= s.uncovered_margin):
             return "uncovered"   # the most useful answer: name what the policy does not say
-        if coverage < s.min_coverage:
+        if coverage < s.min_coverage and not (guess.by == "cue" and guess.covered):
+            # Words the policy never uses: gibberish or another vocabulary. A question a cue
+            # places in a topic the policy covers is answered all the same ("retrag
+            # consimțământul" where the page says "revoca acordul").
             return "unknown_words"
         return "answered"
 

@@ -38,7 +38,10 @@ class Topic:
     section_cues: tuple[re.Pattern[str], ...]
 
     def asks(self, question: str) -> bool:
-        folded = fold_key(question)
+        return self.asks_folded(fold_key(question))
+
+    def asks_folded(self, folded: str) -> bool:
+        """`asks` on an already folded question (the engine folds once per question, not per topic)."""
         return any(c.search(folded) for c in self.question_cues)
 
 
