@@ -230,7 +230,9 @@ def parser() -> argparse.ArgumentParser:
                    help="doar jumătatea de reglaj (dev) sau de raportare (test)")
     p.add_argument("--extra", help="dosar cu întrebări suplimentare <nume>.jsonl pentru fiecare politică")
     p.add_argument("--index-root", help="unde se păstrează indexurile politicilor (implicit: un dosar temporar)")
-    p.set_defaults(run=cmd_eval)
+    # No default index here: `eval Q.jsonl --corpus DIR` must build a temporary index, never
+    # overwrite the shipped one with another corpus.
+    p.set_defaults(run=cmd_eval, index=None)
 
     p = commands.add_parser("topics", help="ce teme de confidențialitate acoperă fiecare secțiune")
     _common(p)

@@ -321,3 +321,14 @@ def test_garbage_manifest_is_rebuilt_with_the_default_model(run_cli, index_copy)
 def test_user_errors_exit_2_without_a_traceback_for_real(run_cli, shipped_index):
     result = run_cli("ask", "   ", "--index", str(shipped_index))
     assert result.returncode == 2 and result.stderr.strip().startswith("Eroare:") and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_eval_of_another_corpus_never_touches_the_default_index(run_cli, tmp_path):
+    """`eval Q --corpus DIR` builds a temporary index; the `index/` of the working folder stays as it was."""
+    from conftest import DATA
+
+    result = run_cli("eval", str(DATA / "club_questions.jsonl"), "--corpus", str(DATA / "club_corpus"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "hit@1" in result.stdout
+    assert not (tmp_path / "index").exists()
