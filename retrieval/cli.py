@@ -7,6 +7,7 @@ on stderr and exit with status 2; nothing the user types is logged.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import sys
 import tempfile
@@ -103,10 +104,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluation import (PolicyRun, combined_summary, evaluate, load_questions, policy_folders,
                              select_split)
+    from .coverage import coverage_html, coverage_map
     from .report import format_runs, format_summary, write_report
 
     targets = [Path(t) for t in args.questions]
     runs: list[PolicyRun] = []
+    engines = []   # (name, engine), for the coverage maps of the report
     failed_lines = False
     work = tempfile.TemporaryDirectory(prefix="eval-index-") if args.index_root is None else None
     index_root = Path(args.index_root or (work.name if work else "."))
@@ -123,6 +126,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                     engine = open_engine(index_root / folder.name, folder / "pages", progress=_progress_bar(),
                                          on_rebuild=lambda why, n=folder.name: _notice(f"Construiesc indexul {n}…"))
                     runs.append(_run_set(engine, folder.name, files, args, evaluate, load_questions, select_split))
+                    engines.append((folder.name, engine))
                     failed_lines |= bool(runs[-1].evaluation.errors)
             else:
                 if args.corpus is not None and args.index is None:   # another corpus: a temporary index
@@ -132,12 +136,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
                                          else Path(args.corpus), progress=_progress_bar(),
                                          on_rebuild=lambda why: _notice(f"Indexul trebuie reconstruit ({why})…"))
                 runs.append(_run_set(engine, target.stem, [target], args, evaluate, load_questions, select_split))
+                engines.append((target.stem, engine))
                 failed_lines |= bool(runs[-1].evaluation.errors)
     finally:
         if work is not None:
             work.cleanup()
     if args.report:
-        write_report(runs, Path(args.report), title="Evaluare: " + ", ".join(t.name for t in targets))
+        maps = "".join(f"<section><h2>{html.escape(name)}</h2>{coverage_html(coverage_map(engine))}</section>"
+                       for name, engine in engines)
+        write_report(runs if len(runs) > 1 else runs[0].evaluation, Path(args.report),
+                     title="Evaluare: " + ", ".join(t.name for t in targets), extra=maps)
         _notice(f"Raport scris în {args.report}")
     overall = combined_summary(runs, args.k)
     if args.json:
@@ -188,7 +196,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     engine = _engine(args)
     entries = coverage_map(engine)
     if args.report:
-        write_page(Path(args.report), "Harta acoperirii GDPR", coverage_html(entries))
+        write_page(Path(args.report), "Harta acoperirii GDPR", coverage_html(entries, heading=False))
         _notice(f"Raport scris în {args.report}")
     if args.json:
         print(json.dumps([e.to_json() for e in entries], ensure_ascii=False, indent=2))

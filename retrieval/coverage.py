@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .engine import Engine
+from .text import fold_key
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,10 @@ def coverage_map(engine: Engine) -> list[TopicCoverage]:
             continue
         rows = index.example_matrix[labels == topic.id]
         units = [u for n in sections for u in engine.section_units[n]]
+        # Prefer the sentences that carry the topic's own cue ("Nu vindem …" for selling), then
+        # the one nearest the topic's example questions: the centroid alone picks neighbours.
+        cued = [u for u in units if any(c.search(fold_key(engine.unit_text[u])) for c in topic.section_cues)]
+        units = cued or units
         best, where = "", ""
         if len(rows) and units:
             centroid = rows.mean(axis=0)
@@ -72,8 +77,8 @@ def format_coverage(entries: list[TopicCoverage]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def coverage_html(entries: list[TopicCoverage]) -> str:
-    """The map as an HTML table (escaped), for the report."""
+def coverage_html(entries: list[TopicCoverage], heading: bool = True) -> str:
+    """The map as an HTML table (escaped), for the report (`heading=False` when the page title says it)."""
     rows = []
     for e in entries:
         state = "acoperită" if e.covered else "lipsește"
@@ -83,5 +88,5 @@ def coverage_html(entries: list[TopicCoverage]) -> str:
                 f"<br><q>{html.escape(e.best_sentence)}</q>" if e.best_sentence else "")
         rows.append(f'<tr class="{"ok" if e.covered else "missing"}"><td>{html.escape(e.name)}</td>'
                     f"<td>{state}</td><td>{detail}</td></tr>")
-    return ('<h2>Harta acoperirii GDPR</h2><table id="coverage-map"><thead><tr><th>temă</th><th>stare</th>'
+    return (('<h2>Harta acoperirii GDPR</h2>' if heading else "") + '<table id="coverage-map"><thead><tr><th>temă</th><th>stare</th>'
             "<th>secțiuni / ce lipsește</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")

@@ -166,6 +166,11 @@ def test_evaluation_page_runs_on_the_shipped_set(env):
     at.switch_page("webapp/eval_page.py").run()
     assert not at.exception
     assert at.title[0].value == "Evaluare"
+    # The GDPR map needs no question set: what the policy leaves out is there from the start.
+    assert any(s.value == "Harta acoperirii GDPR" for s in at.subheader)
+    gdpr = at.dataframe[0].value
+    assert set(gdpr[gdpr["Acoperită"] == "nu"]["Temă"]) >= {"Perioada de păstrare", "Plângere la autoritate"}
+    assert "Securitatea datelor" in set(gdpr[gdpr["Acoperită"] == "da"]["Temă"])
     run = next(b for b in at.button if b.label == "Rulează evaluarea")
     run.click().run()
     assert not at.exception

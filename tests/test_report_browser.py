@@ -45,3 +45,29 @@ def test_report_renders_its_chart_and_failures_offline(engine, tmp_path):
         page.screenshot(path=str(shots / "report.png"), full_page=True)
         browser.close()
     assert all(url.startswith("file://") for url in requests), requests
+
+
+def test_coverage_map_report_opens_offline_and_names_what_is_missing(engine, tmp_path):
+    from retrieval.coverage import coverage_html, coverage_map
+    from retrieval.report import write_page
+
+    entries = coverage_map(engine)
+    report = tmp_path / "acoperire.html"
+    write_page(report, "Harta acoperirii GDPR", coverage_html(entries, heading=False))
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(report.as_uri())
+        rows = page.locator("#coverage-map tbody tr")
+        assert rows.count() == len(entries) == len(engine.taxonomy.topics)
+        missing = page.locator("#coverage-map tr.missing").all_inner_texts()
+        assert any("Perioada de păstrare" in row and "cât timp sunt păstrate datele" in row for row in missing)
+        covered = page.locator("#coverage-map tr.ok").all_inner_texts()
+        assert any("Securitatea datelor" in row for row in covered)
+        shots = ROOT / "artifacts" / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / "coverage.png"), full_page=True)
+        browser.close()
+    assert all(url.startswith("file://") for url in requests), requests

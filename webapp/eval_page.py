@@ -13,6 +13,7 @@ import streamlit as st
 
 import retrieval as r
 from retrieval.evaluation import Evaluation, Result, load_questions, parse_questions, evaluate
+from retrieval.coverage import coverage_html, coverage_map
 from retrieval.report import render_report
 from webapp.engine import Loaded, load_engine
 from webapp.render import md_escape, reason_text
@@ -167,10 +168,25 @@ def _line_errors(evaluation: Evaluation) -> None:
                  hide_index=True, width="stretch")
 
 
+def _gdpr_map() -> None:
+    """What the policy says and leaves out, topic by topic: needs no question set."""
+    entries = coverage_map(loaded.engine)
+    missing = [e for e in entries if not e.covered]
+    st.subheader("Harta acoperirii GDPR")
+    st.caption(f"Politica tratează {len(entries) - len(missing)} din {len(entries)} teme. "
+               "Temele lipsă sunt cele la care asistentul răspunde „Politica nu spune …”.")
+    rows = [{"Temă": e.name, "Acoperită": "da" if e.covered else "nu",
+             "Secțiuni": " | ".join(e.sections) if e.covered else f"Politica nu spune {e.missing}.",
+             "Cea mai apropiată propoziție": e.best_sentence} for e in entries]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
 st.title("Evaluare")
 st.markdown("Rulați un set de întrebări de test și vedeți cât de des găsește asistentul secțiunea corectă, "
             "când se abține și ce secțiuni nu sunt găsite niciodată.")
 
+_gdpr_map()
+st.divider()
 chosen = _questions()
 k = st.slider("Secțiuni păstrate pe întrebare (k)", 1, max(5, len(loaded.sections)), 5, key="eval_k")
 if chosen is not None:
@@ -201,7 +217,8 @@ if "evaluation" in st.session_state:
     _failures(result)
     _line_errors(result)
     cols = st.columns(2)
-    cols[0].download_button("Descarcă raportul (HTML)", render_report(result, f"Evaluare: {name}"),
+    cols[0].download_button("Descarcă raportul (HTML)", render_report(result, f"Evaluare: {name}",
+                                                                         coverage_html(coverage_map(loaded.engine))),
                             file_name="evaluare.html", mime="text/html", icon=":material/description:",
                             help="Un singur fișier, se deschide în browser și fără internet.")
     cols[1].download_button("Descarcă rezultatele (JSON)",
