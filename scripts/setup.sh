@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv and install requirements.txt into it; a no-op when nothing changed.
+# Create .venv, install requirements.txt into it, then this project (editable, so
+# `retrieval` and `webapp` import from any folder); a no-op when nothing changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -9,9 +10,11 @@ if [ ! -x .venv/bin/python ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
 fi
 stamp=.venv/.requirements.sha256
-want=$(sha256sum requirements.txt | cut -d' ' -f1)
+want=$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "Instalez dependențele din requirements.txt (prima dată durează câteva minute)…" >&2
   .venv/bin/python -m pip install --quiet -r requirements.txt
+  # -qq: setuptools warns about every flat-layout editable install; errors still show.
+  .venv/bin/python -m pip install --quiet --quiet --no-deps -e .
   echo "$want" > "$stamp"
 fi
