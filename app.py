@@ -8,18 +8,14 @@ written to disk or sent anywhere; the conversation lives in the session only.
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import streamlit as st
 
-# Streamlit runs this file as a script: make `webapp` importable from any cwd.
-APP_DIR = Path(__file__).resolve().parent
-if str(APP_DIR) not in sys.path:
-    sys.path.insert(0, str(APP_DIR))
+from webapp.engine import load_engine  # `webapp` is installed (editable) by scripts/setup.sh
+from webapp.render import CSS
 
-from webapp.engine import load_engine  # noqa: E402
-from webapp.render import CSS  # noqa: E402
+APP_DIR = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="Asistent – politica de confidențialitate", page_icon="🔒",
                    layout="centered")

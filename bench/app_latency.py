@@ -20,20 +20,17 @@ import os
 import json
 import re
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import retrieval  # noqa: E402
-from retrieval.evaluation import load_questions  # noqa: E402
-from webapp.devserver import (  # noqa: E402
+import retrieval
+from retrieval.evaluation import load_questions
+from webapp.devserver import (
     CHROMIUM, CHROMIUM_ARGS, app_server, ask_in_new_session, open_chat, wait_ready,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "artifacts" / "app_latency_bench.json"
 CONCURRENT = ["Cum îmi protejați informațiile?", "Cum mă pot dezabona de la e-mailuri?",
               "Ce faceți dacă primiți un mandat de percheziție?", "Unde sunt stocate informațiile mele?",

@@ -1,17 +1,15 @@
 """Shared set-up for the benchmark scripts: the shipped index and question set."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from retrieval.engine import Engine
+from retrieval.evaluation import Question, evaluate, load_questions
+from retrieval.indexing import build_index
+from retrieval.store import staleness
+from retrieval.errors import BrokenIndexError
 
-from retrieval.engine import Engine  # noqa: E402
-from retrieval.evaluation import Question, evaluate, load_questions  # noqa: E402
-from retrieval.indexing import build_index  # noqa: E402
-from retrieval.store import staleness  # noqa: E402
-from retrieval.errors import BrokenIndexError  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
 CORPUS = ROOT / "corpus"

@@ -9,7 +9,6 @@ Two tiers:
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -172,8 +171,8 @@ def index_copy(shipped_index, tmp_path) -> Path:
 
 
 def _run(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "retrieval", *args], cwd=cwd, env=env, text=True,
+    # `retrieval` is installed (editable) in the venv, so it imports from any cwd.
+    return subprocess.run([sys.executable, "-m", "retrieval", *args], cwd=cwd, text=True,
                           capture_output=True, timeout=timeout)
 
 

@@ -2,17 +2,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from webapp.render import md_escape, quote_html, section_html
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from webapp.render import md_escape, quote_html, section_html  # noqa: E402
-
 APP = str(ROOT / "app.py")
 TIMEOUT = 120  # the first run loads the model and index (or builds it)
 

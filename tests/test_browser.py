@@ -7,19 +7,16 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from webapp.devserver import (  # noqa: E402
+from webapp.devserver import (
     CHROMIUM, CHROMIUM_ARGS, INPUT, LOCAL_PREFIXES, app_server, ask_in_new_session, open_chat, wait_ready,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 LATENCY_FILE = ROOT / "artifacts" / "app_latency.json"
 QUESTION = "cui partajați datele mele?"
