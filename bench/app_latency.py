@@ -16,8 +16,8 @@ Results are printed and written to artifacts/app_latency_bench.json.
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 import re
 import statistics
 import tempfile
@@ -27,7 +27,12 @@ from pathlib import Path
 import retrieval
 from retrieval.evaluation import load_questions
 from webapp.devserver import (
-    CHROMIUM, CHROMIUM_ARGS, app_server, ask_in_new_session, open_chat, wait_ready,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    app_server,
+    ask_in_new_session,
+    open_chat,
+    wait_ready,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +44,7 @@ CONCURRENT = ["Cum îmi protejați informațiile?", "Cum mă pot dezabona de la 
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))], 1)
+    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 1)
 
 
 def summary(values: list[float]) -> dict:
@@ -102,7 +107,7 @@ def browser(env: dict, questions: list[str]) -> dict:
         page.get_by_text("Mod asistență").click()
         page.get_by_text("Secțiuni afișate").wait_for()
         server_ms, shown = [], 0
-        for n, question in enumerate(questions):
+        for question in questions:
             box.fill(question)
             box.press("Enter")
             caption = page.get_by_text("timp server").nth(shown)

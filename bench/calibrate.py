@@ -17,9 +17,8 @@ import json
 import sys
 from pathlib import Path
 
-from common import ROOT
-
 import retrieval
+from common import ROOT
 from retrieval.evaluation import PolicyRun, combined_summary, evaluate, load_questions, select_split
 
 POLICIES = ROOT.parent / "shared" / "policies"
@@ -44,14 +43,15 @@ def main() -> None:
         loaded.append((name, engine, select_split(questions, split)))
     keys = list(grid)
     for combo in itertools.product(*[grid[k] for k in keys]):
-        changes = dict(zip(keys, combo))
+        changes = dict(zip(keys, combo, strict=True))
         runs = [PolicyRun(name, evaluate(e.with_settings(**changes), qs, k=5)) for name, e, qs in loaded]
         o = combined_summary(runs, 5)
         per = " ".join(f"{r.name[:8]}:{r.evaluation.summary['hit@1']:.2f}/"
                        f"{r.evaluation.summary['answer_in_first_quote'] or 0:.2f}" for r in runs)
         print(changes, f"hit@1 {o['hit@1']:.3f} hit@3 {o['hit@3']:.3f} first {o['answer_in_first_quote']:.3f} "
               f"uncovered {o['uncovered_abstained']} offtopic {o['offtopic_abstained']} "
-              f"answerable-abstained {o['answerable_abstained']} precision {o['abstention_precision']}", per, flush=True)
+              f"answerable-abstained {o['answerable_abstained']} precision {o['abstention_precision']}",
+              per, flush=True)
 
 
 if __name__ == "__main__":

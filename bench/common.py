@@ -4,10 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from retrieval.engine import Engine
+from retrieval.errors import BrokenIndexError
 from retrieval.evaluation import Question, evaluate, load_questions
 from retrieval.indexing import build_index
 from retrieval.store import staleness
-from retrieval.errors import BrokenIndexError
 
 ROOT = Path(__file__).resolve().parent.parent
 

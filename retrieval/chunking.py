@@ -87,7 +87,7 @@ class Unit:
         return asdict(self)
 
 
-def splitter(chunk_size: int = CHUNK_SIZE, chunk_overlap: int = CHUNK_OVERLAP) -> "RecursiveCharacterTextSplitter":
+def splitter(chunk_size: int = CHUNK_SIZE, chunk_overlap: int = CHUNK_OVERLAP) -> RecursiveCharacterTextSplitter:
     # Imported here: only building needs it, and it costs ~0.35 s of a cold `ask`.
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 

@@ -102,9 +102,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluation import (PolicyRun, combined_summary, evaluate, load_questions, policy_folders,
-                             select_split)
     from .coverage import coverage_html, coverage_map
+    from .evaluation import PolicyRun, combined_summary, evaluate, load_questions, policy_folders, select_split
     from .report import format_runs, format_summary, write_report
 
     targets = [Path(t) for t in args.questions]

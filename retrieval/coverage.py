@@ -88,5 +88,6 @@ def coverage_html(entries: list[TopicCoverage], heading: bool = True) -> str:
                 f"<br><q>{html.escape(e.best_sentence)}</q>" if e.best_sentence else "")
         rows.append(f'<tr class="{"ok" if e.covered else "missing"}"><td>{html.escape(e.name)}</td>'
                     f"<td>{state}</td><td>{detail}</td></tr>")
-    return (('<h2>Harta acoperirii GDPR</h2>' if heading else "") + '<table id="coverage-map"><thead><tr><th>temă</th><th>stare</th>'
+    return (('<h2>Harta acoperirii GDPR</h2>' if heading else "")
+            + '<table id="coverage-map"><thead><tr><th>temă</th><th>stare</th>'
             "<th>secțiuni / ce lipsește</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")

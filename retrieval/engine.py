@@ -179,13 +179,13 @@ class Engine:
         self._topic_ids = sorted(set(index.example_topics))
 
     @classmethod
-    def open(cls, index_dir: Path, settings: Settings = Settings()) -> "Engine":
+    def open(cls, index_dir: Path, settings: Settings = Settings()) -> Engine:
         from .store import load_index
 
         loaded = load_index(index_dir)
         return cls(loaded, get_embedder(loaded.manifest["model"]), settings)
 
-    def with_settings(self, **changes: Any) -> "Engine":
+    def with_settings(self, **changes: Any) -> Engine:
         """Same index and model, other knobs (used by the benchmarks)."""
         engine = Engine.__new__(Engine)
         engine.__dict__.update(self.__dict__)
@@ -304,7 +304,7 @@ class Engine:
         for j, unit in enumerate(ids):
             sec = int(self._unit_section[unit])
             have = self.unit_terms[unit]
-            overlap = sum(w for keys, w in zip(query_words, weights) if not have.isdisjoint(keys)) / total
+            overlap = sum(w for keys, w in zip(query_words, weights, strict=True) if not have.isdisjoint(keys)) / total
             boost = s.topic_boost if topic and topic in self.index.sections[sec].topics else 0.0
             scores[unit] = (s.unit_cosine * float(cos[j]) + s.unit_overlap * overlap
                             + s.section_prior * float(fused[sec]) + boost)

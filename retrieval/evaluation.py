@@ -10,15 +10,14 @@ shows the answer when it contains one of the answer phrases (same folding).
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
-
-import re
 
 from .answer import answer as ask_engine
 from .engine import Engine
@@ -226,7 +225,8 @@ def summarize(results: list[Result], section_titles: list[str], k: int) -> dict:
 
     reached = Counter(r.retrieved_sections[0] for r in answerable if r.hit(1))
     expected = Counter(title_key(s) for r in answerable for s in r.expected_sections)
-    coverage = [{"section": t, "questions_reaching": reached.get(t, 0), "questions_expecting": expected.get(title_key(t), 0)}
+    coverage = [{"section": t, "questions_reaching": reached.get(t, 0),
+                 "questions_expecting": expected.get(title_key(t), 0)}
                 for t in section_titles]
     latencies = [r.latency_ms for r in results if r.error is None]
     return {

@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,16 @@ from .chunking import chunk_sections
 from .embeddings import DEFAULT_MODEL, Embedder, get_embedder
 from .lexical import LexicalIndex
 from .pages import load_corpus
-from .store import (FORMAT_VERSION, Progress, chunker_settings, corpus_fingerprint, flat_ip, publish,
-                    write_generation, write_json)
+from .store import (
+    FORMAT_VERSION,
+    Progress,
+    chunker_settings,
+    corpus_fingerprint,
+    flat_ip,
+    publish,
+    write_generation,
+    write_json,
+)
 from .text import model_text
 from .topics import Taxonomy, label_sections, load_taxonomy
 
@@ -47,8 +55,8 @@ class EmbeddingCache:
         self.reused = 0
         try:
             with np.load(self.path, allow_pickle=False) as data:
-                self._vectors = dict(zip((str(k) for k in data["keys"]), data["vectors"]))
-        except Exception:  # noqa: BLE001 - numpy/zipfile raise many types for a damaged file
+                self._vectors = dict(zip((str(k) for k in data["keys"]), data["vectors"], strict=True))
+        except Exception:  # numpy/zipfile raise many types for a damaged file
             self._vectors = {}  # no cache, or a damaged one: embed afresh
 
     @staticmethod
@@ -62,14 +70,14 @@ class EmbeddingCache:
         for start in range(0, len(missing), BATCH):
             batch = missing[start:start + BATCH]
             method = embedder.embed_queries if kind == "query" else embedder.embed_passages
-            for n, vector in zip(batch, method([texts[n] for n in batch])):
+            for n, vector in zip(batch, method([texts[n] for n in batch]), strict=True):
                 self._vectors[keys[n]] = vector
             if progress:
                 progress(min(start + BATCH, len(missing)), len(missing), label)
         self.embedded += len(missing)
         self.reused += len(texts) - len(missing)
         rows = [self._vectors[k] for k in keys]
-        self._used.update(zip(keys, rows))
+        self._used.update(zip(keys, rows, strict=True))
         return np.vstack(rows).astype(np.float32) if rows else np.zeros((0, embedder.dim), np.float32)
 
     def save(self) -> None:
@@ -130,7 +138,7 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
         "taxonomy": taxonomy.digest,
         "corpus": {"dir": str(corpus_dir.resolve()), **fingerprint},
         "generation": generation,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "counts": {"pages": len(pages), "sections": len(sections), "chunks": len(chunks), "units": len(units)},
         "embedded": {"new": cache.embedded, "cached": cache.reused},
     }

@@ -48,7 +48,7 @@ def word_keys(text: str) -> list[tuple[str, ...]]:
     """For each content word of a text, the index terms any one of which counts as that word (stem, prefix)."""
     words = content_words(_E_MAIL.sub("e", text))
     return [(stem, w[:PREFIX] + "_") if len(w) >= PREFIX else (stem,)
-            for w, stem in zip(words, _stemmer().stemWords(words))]
+            for w, stem in zip(words, _stemmer().stemWords(words), strict=True)]
 
 
 class LexicalIndex:
@@ -62,7 +62,7 @@ class LexicalIndex:
         self._doc_freq = np.diff(np.asarray(retriever.scores["indptr"]))
 
     @classmethod
-    def build(cls, texts: list[str]) -> "LexicalIndex":
+    def build(cls, texts: list[str]) -> LexicalIndex:
         retriever = bm25s.BM25(k1=1.2, b=0.75)
         retriever.index([terms(t) for t in texts], show_progress=False)
         return cls(retriever)
@@ -71,7 +71,7 @@ class LexicalIndex:
         self._bm25.save(str(directory), allow_pickle=False)
 
     @classmethod
-    def load(cls, directory: Path) -> "LexicalIndex":
+    def load(cls, directory: Path) -> LexicalIndex:
         return cls(bm25s.BM25.load(str(directory), allow_pickle=False))
 
     @property
@@ -100,7 +100,7 @@ class LexicalIndex:
             return 0.0
         known = [
             s in self._vocab or (len(w) >= PREFIX and w[:PREFIX] + "_" in self._vocab)
-            for w, s in zip(words, _stemmer().stemWords(words))
+            for w, s in zip(words, _stemmer().stemWords(words), strict=True)
         ]
         return sum(known) / len(words)
 

@@ -15,9 +15,10 @@ it, so the words a user is shown are the page's words, in the page's order.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 from markdown_it import MarkdownIt
@@ -86,7 +87,7 @@ class Section:
                 "topics": list(self.topics)}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Section":
+    def from_json(cls, data: dict[str, Any]) -> Section:
         return cls(str(data["source"]), str(data["page_title"]), tuple(str(p) for p in data["path"]),
                    str(data["anchor"]), str(data["text"]), int(data.get("line", 0)), str(data.get("url", "")),
                    tuple(str(t) for t in data.get("topics", ())))
@@ -112,7 +113,8 @@ def parse_front_matter(raw: str, source: str) -> tuple[dict[str, Any], str, int]
     try:
         meta = yaml.safe_load(match.group(1)) or {}
     except yaml.YAMLError as exc:
-        raise CorpusError(f"{source}: antetul YAML (front matter) nu poate fi citit: {exc.__class__.__name__}") from None
+        raise CorpusError(f"{source}: antetul YAML (front matter) nu poate fi citit: "
+                          f"{exc.__class__.__name__}") from None
     if not isinstance(meta, dict):
         raise CorpusError(f"{source}: antetul YAML (front matter) trebuie să fie un dicționar cu `title:`")
     return meta, raw[match.end():], raw[:match.end()].count("\n")
@@ -134,7 +136,7 @@ def inline_text(token: Token) -> str:
             out.append(child.content or "")
         elif child.type == "html_inline":
             continue  # tags and comments carry no words of their own
-    return clean(("".join(out)))
+    return clean("".join(out))
 
 
 def clean(text: str) -> str:
@@ -204,7 +206,8 @@ def _table_rows(tokens: list[Token], start: int) -> tuple[list[str], int]:
             if in_head:
                 header = row
             elif any(row):
-                cells = [f"{h}: {c}" if h and c else c for h, c in zip(header + [""] * len(row), row) if c]
+                padded = header + [""] * len(row)  # at least as long as the row: zip stops at the row's end
+                cells = [f"{h}: {c}" if h and c else c for h, c in zip(padded, row, strict=False) if c]
                 rows.append(" · ".join(cells))
         i += 1
     return rows, i + 1

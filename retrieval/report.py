@@ -102,9 +102,11 @@ def coverage_svg(coverage: list[dict]) -> str:
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#1d2733;padding:0 1rem}
-.cards{display:flex;flex-wrap:wrap;gap:.8rem}.card{border:1px solid #d5dde8;border-radius:8px;padding:.7rem 1rem;min-width:120px}
+.cards{display:flex;flex-wrap:wrap;gap:.8rem}\
+.card{border:1px solid #d5dde8;border-radius:8px;padding:.7rem 1rem;min-width:120px}
 .v{font-size:1.5rem;font-weight:600}.l{color:#56657a;font-size:.85rem}
-table{border-collapse:collapse;width:100%;font-size:.9rem}td,th{border-bottom:1px solid #e3e8ef;padding:.4rem;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%;font-size:.9rem}\
+td,th{border-bottom:1px solid #e3e8ef;padding:.4rem;text-align:left;vertical-align:top}
 th{background:#f3f6fa}.q{white-space:pre-wrap;font-size:.85rem;color:#33414f}
 """
 
@@ -112,7 +114,8 @@ th{background:#f3f6fa}.q{white-space:pre-wrap;font-size:.85rem;color:#33414f}
 def _body(evaluation: Evaluation, level: int = 2) -> str:
     s = evaluation.summary
     h, hh = f"h{level}", f"h{level + 1}"
-    cards = "".join(f'<div class="card"><div class="v">{_fmt(s.get(k))}</div><div class="l">{html.escape(label)}</div></div>'
+    cards = "".join(f'<div class="card"><div class="v">{_fmt(s.get(k))}</div>'
+                    f'<div class="l">{html.escape(label)}</div></div>'
                     for k, label in _METRICS)
     failures = "".join(
         "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
@@ -128,10 +131,12 @@ Latență p50 {_ms(s['latency_ms_p50'])} ms, p95 {_ms(s['latency_ms_p95'])} ms.<
 <div class="cards">{cards}</div>
 <{h}>Acoperire pe secțiuni</{h}>
 <p>Închis: întrebări care găsesc secțiunea pe primul loc; deschis: întrebări care o așteaptă.</p>
-<figure {'id="coverage-chart"' if level == 2 else 'class="coverage-chart"'}>{coverage_svg(s.get('coverage', []))}</figure>
+<figure {'id="coverage-chart"' if level == 2 else 'class="coverage-chart"'}>\
+{coverage_svg(s.get('coverage', []))}</figure>
 {f"<{hh}>Secțiuni la care nu ajunge nicio întrebare</{hh}><ul>{unreached}</ul>" if unreached else ""}
 <{h}>Întrebări ratate ({len(evaluation.failures)})</{h}>
-<table {'id="failures"' if level == 2 else 'class="failures"'}><thead><tr><th>id</th><th>întrebare</th><th>așteptat</th><th>abținere</th><th>găsit (top 3)</th>
+<table {'id="failures"' if level == 2 else 'class="failures"'}><thead><tr>\
+<th>id</th><th>întrebare</th><th>așteptat</th><th>abținere</th><th>găsit (top 3)</th>
 <th>rang</th><th>ce a văzut utilizatorul</th></tr></thead>
 <tbody>{failures}</tbody></table>
 {f"<{h}>Linii invalide</{h}><ul>{errors}</ul>" if errors else ""}"""
@@ -156,7 +161,8 @@ def render_report(evaluation: Evaluation | list[PolicyRun], title: str = "Evalua
     rows = "".join("<tr><td>" + html.escape(r.name) + "</td>" + "".join(
         f"<td>{_fmt(r.evaluation.summary.get(k))}</td>" for k, _ in _SHORT) + "</tr>" for r in runs)
     overview = ("<table id=\"policies\"><thead><tr><th>politica</th>"
-                + "".join(f"<th>{html.escape(label)}</th>" for _, label in _SHORT) + f"</tr></thead><tbody>{rows}</tbody></table>")
+                + "".join(f"<th>{html.escape(label)}</th>" for _, label in _SHORT)
+                + f"</tr></thead><tbody>{rows}</tbody></table>")
     parts = "".join(f"<section><h2>{html.escape(r.name)}</h2>{_body(r.evaluation, 3)}</section>" for r in runs)
     return _page(title, overview + parts + extra)
 

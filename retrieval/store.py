@@ -24,10 +24,11 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import faiss
 import numpy as np
@@ -75,7 +76,7 @@ def chunker_settings() -> dict[str, Any]:
 def write_generation(index_dir: Path, files: dict[str, Callable[[Path], None]]) -> str:
     """Write a new generation folder through a staging folder; returns its name."""
     index_dir.mkdir(parents=True, exist_ok=True)
-    generation = f"gen-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    generation = f"gen-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     staging = Path(tempfile.mkdtemp(prefix=".building-", dir=index_dir))
     try:
         for name, write in files.items():

@@ -239,7 +239,8 @@ def main() -> None:
     result = coverage(data, args.why, args.policy, args.sections)
     if args.matrix:
         policies = list(result)
-        print("\n=== coverage matrix (+ covered, . MISSING): " + " ".join(f"{i + 1}={p}" for i, p in enumerate(policies)))
+        legend = " ".join(f"{i + 1}={p}" for i, p in enumerate(policies))
+        print("\n=== coverage matrix (+ covered, . MISSING): " + legend)
         for t in data["topics"]:
             print(f"  {t['id']:<22} " + " ".join("+" if result[p][t["id"]] else "." for p in policies))
     check_truth(result)

@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 
 from webapp.devserver import (
-    CHROMIUM, CHROMIUM_ARGS, INPUT, LOCAL_PREFIXES, app_server, ask_in_new_session, open_chat, wait_ready,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    INPUT,
+    LOCAL_PREFIXES,
+    app_server,
+    ask_in_new_session,
+    open_chat,
+    wait_ready,
 )
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,10 +1,11 @@
 """Sections -> chunks (never crossing a section) and quotable units (slices of the section text)."""
+import itertools
+
 import pytest
 
+from conftest import CORPUS
 from retrieval.chunking import chunk_sections, list_marker, split_sentences, split_units
 from retrieval.pages import load_corpus, parse_page
-
-from conftest import CORPUS
 
 LONG_LIST = "---\ntitle: Liste\n---\n# Parteneri\nPartenerii noștri sunt:\n" + "".join(
     f"- partenerul numărul {i} care primește date pentru servicii de tip {i}\n" for i in range(40)
@@ -43,14 +44,15 @@ def test_chunks_never_cross_a_section_and_are_slices_of_its_text():
 def test_chunk_context_names_page_and_headings():
     sections, chunks, _ = chunk_sections(load_corpus(CORPUS))
     chunk = next(c for c in chunks if sections[c.section].title == "Pentru a comunica cu dvs.")
-    assert chunk.context.split("\n")[0] == "Utilizarea datelor › Cum vă utilizăm informațiile? › Pentru a comunica cu dvs."
+    assert chunk.context.split("\n")[0] == ("Utilizarea datelor › Cum vă utilizăm informațiile? › "
+                                            "Pentru a comunica cu dvs.")
 
 
 def test_long_sections_are_split_with_overlap():
-    sections, chunks, _ = chunk_sections([parse_page(LONG_LIST, "liste.md")], chunk_size=400, chunk_overlap=100)
+    _, chunks, _ = chunk_sections([parse_page(LONG_LIST, "liste.md")], chunk_size=400, chunk_overlap=100)
     first = [c for c in chunks if c.section == 0]
     assert len(first) > 3 and all(len(c.text) <= 400 for c in first)
-    assert any(b.start < a.start + len(a.text) for a, b in zip(first, first[1:])), "consecutive chunks overlap"
+    assert any(b.start < a.start + len(a.text) for a, b in itertools.pairwise(first)), "consecutive chunks overlap"
     assert [c.section for c in chunks][-1] == 1 and chunks[-1].text == "Un alt paragraf scurt."
 
 
@@ -87,7 +89,7 @@ def test_units_are_sentences_items_and_rows_in_page_order():
 
 
 def test_items_link_to_their_intro_or_parent_and_keep_marker_and_depth():
-    section, units = units_of(MIXED)
+    _, units = units_of(MIXED)
     assert [u.intro for u in units[3:8]] == [2, 2, 4, 4, 2]
     assert [(u.marker, u.depth) for u in units[3:8]] == [("- ", 0), ("- ", 0), ("- ", 1), ("- ", 1), ("1. ", 0)]
     assert [u.line for u in units] == [0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 7]

@@ -5,9 +5,8 @@ import shutil
 
 import pytest
 
-from retrieval.store import read_manifest
-
 from conftest import CORPUS, FAKE_MODEL, QUESTIONS, SHARED_POLICIES, build_fake
+from retrieval.store import read_manifest
 
 
 def assert_clean_error(result, fragment, code=2):

@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 
 import retrieval
+from conftest import FakeEmbedder
 from retrieval.embeddings import DEFAULT_MODEL, _as_matrix, get_embedder, model_key
 from retrieval.errors import RetrievalError
-
-from conftest import FakeEmbedder
 
 
 @pytest.mark.slow

@@ -3,21 +3,34 @@ import json
 
 import pytest
 
-from retrieval.evaluation import (Evaluation, PolicyRun, Question, Result, combined_summary, contains_phrase,
-                                  evaluate, first_match, load_questions, parse_question, parse_questions,
-                                  policy_folders, select_split, summarize)
+from conftest import CORPUS, DATA, QUESTIONS, ROOT, SHARED_POLICIES
 from retrieval.errors import RetrievalError
+from retrieval.evaluation import (
+    Evaluation,
+    PolicyRun,
+    Question,
+    Result,
+    combined_summary,
+    contains_phrase,
+    evaluate,
+    first_match,
+    load_questions,
+    parse_question,
+    parse_questions,
+    policy_folders,
+    select_split,
+    summarize,
+)
 from retrieval.pages import load_corpus
 from retrieval.text import fold_key
-
-from conftest import CORPUS, DATA, QUESTIONS, ROOT, SHARED_POLICIES
 
 close = dict(abs=1e-4)
 
 
 def test_malformed_lines_are_named_and_the_rest_still_parse():
     lines = [
-        '{"id": "1", "question": "cum protejati datele?", "expected_sections": ["Cum protejăm informațiile?"], "answerable": true}',
+        '{"id": "1", "question": "cum protejati datele?", "expected_sections": ["Cum protejăm informațiile?"], '
+        '"answerable": true}',
         "{nu e json",
         '{"id": "3", "question": "x", "answerable": true}',
         "",

@@ -1,17 +1,14 @@
 """The build pipeline (fake model): what a build embeds, and the cache that lets a rebuild embed almost nothing."""
 import json
-import zipfile
 
 import numpy as np
-import pytest
 
+from conftest import FAKE_MODEL, build_fake
 from retrieval.chunking import chunk_sections
 from retrieval.indexing import CACHE_DIR, EmbeddingCache
 from retrieval.pages import load_corpus
 from retrieval.store import load_index
 from retrieval.topics import load_taxonomy
-
-from conftest import FAKE_MODEL, build_fake
 
 
 def texts_to_embed(corpus) -> int:

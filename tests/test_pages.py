@@ -5,10 +5,9 @@ is in test_reader_real_pages.py.
 """
 import pytest
 
+from conftest import CORPUS
 from retrieval.errors import CorpusError
 from retrieval.pages import Section, cite, is_heading_like, load_corpus, parse_page
-
-from conftest import CORPUS
 
 PAGE = """---
 title: Pagina de test
@@ -53,7 +52,7 @@ def test_missing_front_matter_falls_back_to_file_name():
 
 
 def test_broken_front_matter_is_a_clear_error():
-    with pytest.raises(CorpusError, match="rau.md"):
+    with pytest.raises(CorpusError, match=r"rau\.md"):
         parse_page("---\ntitle: [unclosed\n---\n# A\nb", "rau.md")
     with pytest.raises(CorpusError, match="dicționar"):
         parse_page("---\n- o listă\n---\n# A\nb", "lista.md")
@@ -162,5 +161,5 @@ def test_missing_empty_or_unreadable_corpus_is_a_clear_error(tmp_path):
     with pytest.raises(CorpusError, match="nu conțin text"):
         load_corpus(tmp_path)
     (tmp_path / "latin1.md").write_bytes("# Titlu\nprotecţie".encode("cp1250"))
-    with pytest.raises(CorpusError, match="latin1.md.*UTF-8"):
+    with pytest.raises(CorpusError, match=r"latin1\.md.*UTF-8"):
         load_corpus(tmp_path)

@@ -16,12 +16,11 @@ from pathlib import Path
 import pytest
 
 import retrieval
+from conftest import CORPUS, SHARED_POLICIES
 from retrieval.chunking import list_marker
 from retrieval.evaluation import title_key
 from retrieval.pages import Page, parse_front_matter, parse_page
 from retrieval.text import words
-
-from conftest import CORPUS, SHARED_POLICIES
 
 needs_policies = pytest.mark.skipif(
     not SHARED_POLICIES.is_dir(),
@@ -139,7 +138,8 @@ def test_bold_under_a_bold_line_nests_and_a_sibling_bold_line_replaces_it():
     assert [s.path for s in sections] == [("H", "A", "A.1"), ("H", "B")]
 
 
-@pytest.mark.parametrize("line", ["**Ultima actualizare: 12.03.2024**", "**Versiunea 1.1 · în vigoare de la 02.10.2026**"])
+@pytest.mark.parametrize("line", ["**Ultima actualizare: 12.03.2024**",
+                                  "**Versiunea 1.1 · în vigoare de la 02.10.2026**"])
 def test_a_bold_version_or_date_line_is_text_not_a_heading(line):
     _, sections = one(f"# Politica\n{line}\n\nAceastă politică explică ce date colectăm.\n")
     assert [s.path for s in sections] == [("Politica",)]
@@ -168,7 +168,8 @@ def test_hard_wrapped_lines_are_one_line_of_text():
 def test_a_list_item_with_continuation_lines_is_one_item():
     _, sections = one("# P\nPutem transmite datele:\n- autorităților publice, la\n  cererea lor scrisă;\n"
                       "- furnizorilor de\nhosting.\n1. primul\n   pas\n")
-    assert sections[0].text.split("\n") == ["Putem transmite datele:", "- autorităților publice, la cererea lor scrisă;",
+    assert sections[0].text.split("\n") == ["Putem transmite datele:",
+                                            "- autorităților publice, la cererea lor scrisă;",
                                             "- furnizorilor de hosting.", "1. primul pas"]
 
 
@@ -192,7 +193,8 @@ def test_links_become_their_text_and_comments_are_dropped():
 
 def test_emphasis_inside_a_heading_is_dropped():
     _, sections = one("## 2.3 Date pe care **NU** le colectăm\n- CNP\n")
-    assert sections[0].title == "2.3 Date pe care NU le colectăm" and sections[0].anchor == "2-3-date-pe-care-nu-le-colectam"
+    assert sections[0].title == "2.3 Date pe care NU le colectăm"
+    assert sections[0].anchor == "2-3-date-pe-care-nu-le-colectam"
 
 
 def test_a_bom_before_front_matter_still_reads_the_title():
@@ -213,8 +215,9 @@ def test_url_and_contact_from_front_matter():
 def test_paragraph_bullets_and_cedillas_are_kept_as_written_with_comma_below_letters():
     _, sections = one("# P\n• Dreptul de acces la datele prelucrate de clinică;\n\n– Securitatea datelor: protejăm.\n"
                       "Protecţia datelor şi drepturile persoanei.\n")
-    assert sections[0].text.split("\n") == ["• Dreptul de acces la datele prelucrate de clinică;",
-                                            "– Securitatea datelor: protejăm. Protecția datelor și drepturile persoanei."]
+    assert sections[0].text.split("\n") == [
+        "• Dreptul de acces la datele prelucrate de clinică;",
+        "– Securitatea datelor: protejăm. Protecția datelor și drepturile persoanei."]
 
 
 def test_a_continuation_after_a_nested_list_belongs_to_the_parent_item():

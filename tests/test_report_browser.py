@@ -5,16 +5,15 @@ import os
 
 import pytest
 
-from webapp.devserver import CHROMIUM, CHROMIUM_ARGS
-
 from conftest import QUESTIONS, ROOT
+from webapp.devserver import CHROMIUM, CHROMIUM_ARGS
 
 if not CHROMIUM.exists():
     if os.environ.get("REQUIRE_BROWSER") == "1":
         pytest.fail(f"{CHROMIUM} is missing and REQUIRE_BROWSER=1", pytrace=False)
     pytest.skip(f"{CHROMIUM} is missing (set REQUIRE_BROWSER=1 to make this a failure)", allow_module_level=True)
 
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import sync_playwright
 
 
 def test_report_renders_its_chart_and_failures_offline(engine, tmp_path):

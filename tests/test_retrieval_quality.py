@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 
 import retrieval
+from conftest import QUESTIONS
 from retrieval.coverage import coverage_map
 from retrieval.evaluation import PolicyRun, combined_summary, evaluate, load_questions
-
-from conftest import CORPUS, QUESTIONS
 
 pytestmark = pytest.mark.slow
 
@@ -123,7 +122,8 @@ def test_onedu_coverage_map(engine):
         assert entries[covered].covered and entries[covered].best_sentence, covered
 
 
-@pytest.mark.parametrize("typed", ["cui partajati datele mele", "CUI PARTAJAȚI DATELE MELE?", "cui partajaţi datele mele?"])
+@pytest.mark.parametrize("typed", ["cui partajati datele mele", "CUI PARTAJAȚI DATELE MELE?",
+                                   "cui partajaţi datele mele?"])
 def test_diacritics_case_and_cedilla_do_not_change_the_answer(engine, typed):
     reference = engine.retrieve("cui partajați datele mele?")
     other = engine.retrieve(typed)

@@ -27,7 +27,8 @@ def test_stopwords_and_pronouns_are_not_content():
 
 
 def test_stems_do_not_depend_on_diacritics():
-    assert stems("cui partajați datele mele?") == stems("cui partajati datele mele") == stems("cui partajaţi datele mele")
+    assert (stems("cui partajați datele mele?") == stems("cui partajati datele mele")
+            == stems("cui partajaţi datele mele"))
 
 
 def test_email_spellings_meet():

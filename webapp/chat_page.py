@@ -14,8 +14,17 @@ import streamlit as st
 import retrieval as r
 from retrieval.engine import MAX_QUESTION_CHARS
 from webapp.engine import Loaded, load_engine
-from webapp.render import (QuestionWords, citation_html, details_html, md_escape, quote_html, quote_indents,
-                           reason_text, scroll_to_last_question_js, section_html)
+from webapp.render import (
+    QuestionWords,
+    citation_html,
+    details_html,
+    md_escape,
+    quote_html,
+    quote_indents,
+    reason_text,
+    scroll_to_last_question_js,
+    section_html,
+)
 
 USER_K = 3          # quotes shown to a user: the one that answers, then two others
 MAX_MESSAGES = 100  # a session keeps at most this many messages (user + assistant)
@@ -67,7 +76,7 @@ def _section_of(quote: r.Quote) -> r.Section | None:
     section = loaded.section(quote.source, quote.anchor)
     lines = quote.quote.splitlines()
     if section is None or len(lines) != len(quote.spans) or any(
-            section.text[a:b] != line for (a, b), line in zip(quote.spans, lines)):
+            section.text[a:b] != line for (a, b), line in zip(quote.spans, lines, strict=True)):
         return None
     return section
 
@@ -146,7 +155,7 @@ def _staff_panel(message: dict, answer: r.Answer) -> None:
             break
     with st.container(border=True):
         st.markdown("**:material/support_agent: Detalii pentru asistență**")
-        lines = _decision(answer.evidence) + [f"timp server {message['ms']:.0f} ms"]
+        lines = [*_decision(answer.evidence), f"timp server {message['ms']:.0f} ms"]
         st.caption("  \n".join(md_escape(line) for line in lines))  # topic names are data: escaped
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         quotes = [q for q in answer.quotes if _in_pages(q)]
@@ -233,4 +242,5 @@ if not history:
     _examples("start")
 elif question:
     # Only in the run that asked: bring the question and the start of its answer into view.
-    st.iframe(scroll_to_last_question_js(st.session_state["asked"]), height=1, alt="Derulare la răspuns")  # 0 is refused
+    # height=1: 0 is refused
+    st.iframe(scroll_to_last_question_js(st.session_state["asked"]), height=1, alt="Derulare la răspuns")

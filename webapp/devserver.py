@@ -11,9 +11,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from .config import APP_DIR
 
@@ -75,9 +75,8 @@ def app_server(env: dict[str, str] | None = None, python: str | None = None,
         python = sys.executable
     command = [python, "-m", "streamlit", "run", str(APP_DIR / "app.py"), "--server.port", str(port),
                "--server.headless", "true", "--server.address", "127.0.0.1"]
-    log = open(os.devnull, "w")
     process = subprocess.Popen(command, cwd=APP_DIR, env={**os.environ, **(env or {})},
-                               stdout=log, stderr=subprocess.STDOUT)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -101,4 +100,3 @@ def app_server(env: dict[str, str] | None = None, python: str | None = None,
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        log.close()

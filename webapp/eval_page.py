@@ -12,8 +12,8 @@ import pandas as pd
 import streamlit as st
 
 import retrieval as r
-from retrieval.evaluation import Evaluation, Result, load_questions, parse_questions, evaluate
 from retrieval.coverage import coverage_html, coverage_map
+from retrieval.evaluation import Evaluation, Result, evaluate, load_questions, parse_questions
 from retrieval.report import render_report
 from webapp.engine import Loaded, load_engine
 from webapp.render import md_escape, reason_text

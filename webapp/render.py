@@ -13,6 +13,7 @@ on what a list item is.
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -103,7 +104,7 @@ class QuestionWords:
     terms: frozenset[str]
 
     @classmethod
-    def of(cls, question: str) -> "QuestionWords":
+    def of(cls, question: str) -> QuestionWords:
         return cls(frozenset(content_words(question)), frozenset(terms(question)))
 
     def matches(self, token: str) -> bool:
@@ -223,7 +224,7 @@ def _marked(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> st
             cuts.update({max(a, start), min(b, end)})
     points = sorted(cuts)
     out = []
-    for a, b in zip(points, points[1:]):
+    for a, b in itertools.pairwise(points):
         piece = html.escape(text[a:b])
         inside = any(sa <= a and b <= sb for sa, sb in spans)
         out.append(f"<mark>{piece}</mark>" if inside and piece.strip() else piece)
