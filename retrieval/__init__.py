@@ -58,7 +58,7 @@ __all__ = [
 
 
 def build(corpus_dir: Path = DEFAULT_CORPUS, index_dir: Path = DEFAULT_INDEX, model: str = DEFAULT_MODEL,
-          progress: Progress | None = None) -> dict:
+          progress: Progress | None = None) -> dict[str, Any]:
     """Build (or rebuild) the index; returns its manifest."""
     return build_index(Path(corpus_dir), Path(index_dir), model, progress)
 

@@ -102,8 +102,9 @@ def _expand(engine: Engine, unit: int, question: str, budget: int, min_chars: in
     """The unit plus just enough context: its list intro, its list (for who/what questions), a next sentence."""
     units = engine.index.units
     anchor = unit
-    if units[unit].kind == "item" and not units[unit].marker and units[unit].intro is not None:
-        anchor = units[unit].intro     # a later sentence of a long item: quote from the item's start
+    intro = units[unit].intro
+    if units[unit].kind == "item" and not units[unit].marker and intro is not None:
+        anchor = intro     # a later sentence of a long item: quote from the item's start
     head = units[anchor]
     picked = {anchor, unit}
     items = engine.list_items.get(anchor, [])

@@ -12,19 +12,26 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 from . import DEFAULT_CORPUS, DEFAULT_INDEX, DEFAULT_MODEL, Answer, ask, build, index_status, open_engine
+from .engine import Engine
 from .errors import RetrievalError
+from .store import Progress
+
+if TYPE_CHECKING:
+    from .evaluation import LineError, PolicyRun, Question
 
 EXIT_USER_ERROR = 2
 
 
-def _progress_bar():
+def _progress_bar() -> Progress:
     """A tqdm bar on stderr, one per label; silent when stderr is not a terminal."""
     from tqdm import tqdm
 
-    bars: dict[str, tqdm] = {}
+    bars: dict[str, tqdm[NoReturn]] = {}
 
     def update(done: int, total: int, label: str) -> None:
         bar = bars.get(label)
@@ -57,7 +64,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _engine(args: argparse.Namespace):
+def _engine(args: argparse.Namespace) -> Engine:
     return open_engine(Path(args.index), None if args.corpus is None else Path(args.corpus),
                        progress=_progress_bar(),
                        on_rebuild=lambda why: _notice(f"Indexul trebuie reconstruit ({why}); îl reconstruiesc…"))
@@ -103,7 +110,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from .coverage import coverage_html, coverage_map
-    from .evaluation import PolicyRun, combined_summary, evaluate, load_questions, policy_folders, select_split
+    from .evaluation import combined_summary, policy_folders
     from .report import format_runs, format_summary, write_report
 
     targets = [Path(t) for t in args.questions]
@@ -123,8 +130,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                     if args.extra and (Path(args.extra) / f"{folder.name}.jsonl").is_file():
                         files.append(Path(args.extra) / f"{folder.name}.jsonl")
                     engine = open_engine(index_root / folder.name, folder / "pages", progress=_progress_bar(),
-                                         on_rebuild=lambda why, n=folder.name: _notice(f"Construiesc indexul {n}…"))
-                    runs.append(_run_set(engine, folder.name, files, args, evaluate, load_questions, select_split))
+                                         on_rebuild=_announce_build(folder.name))
+                    runs.append(_run_set(engine, folder.name, files, args))
                     engines.append((folder.name, engine))
                     failed_lines |= bool(runs[-1].evaluation.errors)
             else:
@@ -134,7 +141,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                     engine = open_engine(Path(args.index or DEFAULT_INDEX), None if args.corpus is None
                                          else Path(args.corpus), progress=_progress_bar(),
                                          on_rebuild=lambda why: _notice(f"Indexul trebuie reconstruit ({why})…"))
-                runs.append(_run_set(engine, target.stem, [target], args, evaluate, load_questions, select_split))
+                runs.append(_run_set(engine, target.stem, [target], args))
                 engines.append((target.stem, engine))
                 failed_lines |= bool(runs[-1].evaluation.errors)
     finally:
@@ -157,10 +164,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 1 if failed_lines else 0
 
 
-def _run_set(engine, name, files, args, evaluate, load_questions, select_split):  # type: ignore[no-untyped-def]
-    from .evaluation import PolicyRun
+def _announce_build(name: str) -> Callable[[str], None]:
+    """`on_rebuild` for one policy of several: its name, not the reason."""
+    return lambda why: _notice(f"Construiesc indexul {name}…")
 
-    questions, errors = [], []
+
+def _run_set(engine: Engine, name: str, files: list[Path], args: argparse.Namespace) -> PolicyRun:
+    from .evaluation import PolicyRun, evaluate, load_questions, select_split
+
+    questions: list[Question] = []
+    errors: list[LineError] = []
     for path in files:
         got, bad = load_questions(path)
         questions += got
@@ -273,7 +286,8 @@ def _positive(value: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.run(args)
+        code: int = args.run(args)
+        return code
     except RetrievalError as exc:
         _notice(f"Eroare: {exc}")
         return EXIT_USER_ERROR

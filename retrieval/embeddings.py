@@ -60,7 +60,10 @@ class SentenceTransformerEmbedder:
                 f"Modelul „{name_or_path}” nu a putut fi încărcat local (fără internet): {type(exc).__name__}"
             ) from None
         self.name = name_or_path
-        self.dim = int(self._model.get_embedding_dimension())
+        dim = self._model.get_embedding_dimension()
+        if dim is None:  # no fixed output size: its vectors cannot fill one index
+            raise RetrievalError(f"Modelul „{name_or_path}” nu are o dimensiune fixă a vectorilor")
+        self.dim = int(dim)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts)

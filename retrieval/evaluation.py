@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ class Question:
     question: str
     expected_sections: list[str]
     answerable: bool
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def answer_phrases(self) -> list[str]:
@@ -82,7 +83,7 @@ class Result:
     latency_ms: float
     error: str | None = None    # the question could not be asked (e.g. empty)
     kind: str = ""
-    quotes: list[dict] = field(default_factory=list)   # what the user was shown: citation + quote
+    quotes: list[dict[str, Any]] = field(default_factory=list)   # what the user was shown: citation + quote
     answer_in_first: bool | None = None   # None: the question has no answer phrases
     answer_in_any: bool | None = None
     reason: str = ""
@@ -93,7 +94,7 @@ class Result:
         """An answerable question is hit at k when not abstained and an expected section is in the top k."""
         return self.answerable and not self.abstained and self.rank is not None and self.rank <= k
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("latency_ms")
         if data["error"] is None:
@@ -103,7 +104,7 @@ class Result:
 
 @dataclass(frozen=True)
 class Evaluation:
-    summary: dict
+    summary: dict[str, Any]
     results: list[Result]
     errors: list[LineError]
 
@@ -112,7 +113,7 @@ class Evaluation:
         """Answerable questions not hit at 1, and unanswerable ones not abstained."""
         return [r for r in self.results if (r.answerable and not r.hit(1)) or (not r.answerable and not r.abstained)]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"summary": self.summary, "results": [r.to_json() for r in self.results],
                 "errors": [str(e) for e in self.errors]}
 
@@ -212,7 +213,7 @@ def _mean(values: list[int]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
 
 
-def summarize(results: list[Result], section_titles: list[str], k: int) -> dict:
+def summarize(results: list[Result], section_titles: list[str], k: int) -> dict[str, Any]:
     """Every figure the CLI, the report and the app show."""
     answerable = [r for r in results if r.answerable]
     unanswerable = [r for r in results if not r.answerable]
@@ -220,7 +221,7 @@ def summarize(results: list[Result], section_titles: list[str], k: int) -> dict:
     phrased = [r for r in answerable if r.answer_in_first is not None]
     answered = [r for r in results if not r.abstained]
 
-    def share(part: int, whole: int) -> float | None:
+    def share(part: float, whole: int) -> float | None:
         return round(part / whole, 4) if whole else None
 
     reached = Counter(r.retrieved_sections[0] for r in answerable if r.hit(1))
@@ -235,7 +236,8 @@ def summarize(results: list[Result], section_titles: list[str], k: int) -> dict:
         "unanswerable": len(unanswerable),
         "k": k,
         **{f"hit@{n}": share(sum(r.hit(n) for r in answerable), len(answerable)) for n in (1, 3, 5)},
-        "mrr": share(sum(1 / r.rank for r in answerable if r.hit(len(r.retrieved_sections))), len(answerable)),
+        "mrr": share(sum(1 / r.rank for r in answerable if r.rank is not None and r.hit(len(r.retrieved_sections))),
+                     len(answerable)),
         "abstention_precision": share(sum(not r.answerable for r in abstained), len(abstained)),
         "abstention_recall": share(sum(r.abstained for r in unanswerable), len(unanswerable)),
         "answerable_abstained": share(sum(r.abstained for r in answerable), len(answerable)),
@@ -279,7 +281,7 @@ class PolicyRun:
     evaluation: Evaluation
 
 
-def combined_summary(runs: list[PolicyRun], k: int) -> dict:
+def combined_summary(runs: list[PolicyRun], k: int) -> dict[str, Any]:
     """The figures over every question of every policy (per-section coverage left to each policy)."""
     results = [r for run in runs for r in run.evaluation.results]
     summary = summarize(results, [], k)

@@ -143,4 +143,5 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
         "embedded": {"new": cache.embedded, "cached": cache.reused},
     }
     publish(index_dir, manifest)
-    return json.loads(json.dumps(manifest))
+    plain: dict[str, Any] = json.loads(json.dumps(manifest))  # as read_manifest would return it
+    return plain

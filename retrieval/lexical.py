@@ -25,12 +25,17 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("romanian")
 
 
+def _stem_words(words: list[str]) -> list[str]:
+    stemmed: list[str] = _stemmer().stemWords(words)  # PyStemmer ships no type hints
+    return stemmed
+
+
 PREFIX = 5
 
 
 def stems(text: str) -> list[str]:
     """Content stems of a text: folded, stopwords dropped, Snowball-stemmed."""
-    return _stemmer().stemWords(content_words(_E_MAIL.sub("e", text)))
+    return _stem_words(content_words(_E_MAIL.sub("e", text)))
 
 
 def terms(text: str) -> list[str]:
@@ -41,14 +46,14 @@ def terms(text: str) -> list[str]:
     "datelr"/"datele"); on our question set they raised hit@3 (bench/fusion.py).
     """
     words = content_words(_E_MAIL.sub("e", text))
-    return _stemmer().stemWords(words) + [w[:PREFIX] + "_" for w in words if len(w) >= PREFIX]
+    return _stem_words(words) + [w[:PREFIX] + "_" for w in words if len(w) >= PREFIX]
 
 
 def word_keys(text: str) -> list[tuple[str, ...]]:
     """For each content word of a text, the index terms any one of which counts as that word (stem, prefix)."""
     words = content_words(_E_MAIL.sub("e", text))
     return [(stem, w[:PREFIX] + "_") if len(w) >= PREFIX else (stem,)
-            for w, stem in zip(words, _stemmer().stemWords(words), strict=True)]
+            for w, stem in zip(words, _stem_words(words), strict=True)]
 
 
 class LexicalIndex:
@@ -100,7 +105,7 @@ class LexicalIndex:
             return 0.0
         known = [
             s in self._vocab or (len(w) >= PREFIX and w[:PREFIX] + "_" in self._vocab)
-            for w, s in zip(words, _stemmer().stemWords(words), strict=True)
+            for w, s in zip(words, _stem_words(words), strict=True)
         ]
         return sum(known) / len(words)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import os
 from pathlib import Path
+from typing import Any
 
 from .evaluation import Evaluation, PolicyRun
 
@@ -25,7 +26,7 @@ _SHORT = [("hit@1", "hit@1"), ("hit@3", "hit@3"), ("answer_in_first_quote", "în
           ("abstention_precision", "prec.abț.")]
 
 
-def format_runs(runs: list[PolicyRun], overall: dict) -> str:
+def format_runs(runs: list[PolicyRun], overall: dict[str, Any]) -> str:
     """One line of figures per policy, then all of them together."""
     head = f"{'politica':30s}" + "".join(f"{label:>9s}" for _, label in _SHORT) + f"{'întreb.':>9s}"
     out = [head]
@@ -45,7 +46,7 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def _ms(value) -> str:
+def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
@@ -77,7 +78,7 @@ def format_summary(evaluation: Evaluation) -> str:
     return "\n".join(out) + "\n"
 
 
-def coverage_svg(coverage: list[dict]) -> str:
+def coverage_svg(coverage: list[dict[str, Any]]) -> str:
     """Horizontal bars: questions reaching each section (dark) over those expecting it (light)."""
     bar_h, gap, label_w, chart_w = 22, 10, 430, 360
     top = max([c["questions_expecting"] for c in coverage] + [c["questions_reaching"] for c in coverage] + [1])

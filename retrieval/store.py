@@ -95,12 +95,12 @@ def publish(index_dir: Path, manifest: dict[str, Any]) -> None:
     _remove_old_generations(index_dir, keep=manifest["generation"])
 
 
-def read_manifest(index_dir: Path) -> dict:
+def read_manifest(index_dir: Path) -> dict[str, Any]:
     path = Path(index_dir) / MANIFEST
     if not path.is_file():
         raise BrokenIndexError(f"Nu există niciun index în {index_dir}")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         manifest["generation"], manifest["model"], manifest["corpus"]["fingerprint"]
     except (ValueError, KeyError, TypeError):
         raise BrokenIndexError(f"Indexul din {index_dir} este deteriorat (manifest.json ilizibil)") from None

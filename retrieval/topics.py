@@ -60,7 +60,8 @@ class Taxonomy:
 
     def examples(self) -> tuple[list[str], list[str]]:
         """(example questions, their topic ids), off-topic examples last."""
-        texts, labels = [], []
+        texts: list[str] = []
+        labels: list[str] = []
         for topic in self.topics:
             texts += topic.examples
             labels += [topic.id] * len(topic.examples)
@@ -116,7 +117,8 @@ def _overrides(page: Page, section: Section, taxonomy: Taxonomy) -> tuple[set[st
         return set(), set()
     if not isinstance(spec, dict):
         raise CorpusError(f"{page.source}: `topics:` din antet trebuie să fie un dicționar titlu → listă de teme")
-    add, remove = set(), set()
+    add: set[str] = set()
+    remove: set[str] = set()
     for title, ids in spec.items():
         if str(title) != "*" and fold_key(str(title)) != fold_key(section.title):
             continue
