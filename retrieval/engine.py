@@ -51,6 +51,7 @@ class Settings:
     unit_overlap: float = 1.0      # ... + unit_overlap * idf-weighted share of question words in the unit ...
     section_prior: float = 1.0     # ... + section_prior * fused score of its section
     topic_boost: float = 0.8       # ... + topic_boost when the section is labelled with the question's topic
+    unit_topic_boost: float = 0.3  # ... + unit_topic_boost when the unit itself matches the topic's section cues
     rerank: bool = True
     min_coverage: float = 0.05     # abstain when fewer of the question's words occur in the policy
     topic_similarity: float = 0.86  # nearest-example topic accepted from this cosine ...
@@ -177,6 +178,7 @@ class Engine:
         self.covered_topics = {t for s in index.sections for t in s.topics}
         self._example_topics = np.array(index.example_topics)
         self._topic_ids = sorted(set(index.example_topics))
+        self._unit_topic: dict[tuple[int, str], bool] = {}   # (unit, topic) -> unit matches the topic's cues
 
     @classmethod
     def open(cls, index_dir: Path, settings: Settings = Settings()) -> Engine:
@@ -306,6 +308,22 @@ class Engine:
             have = self.unit_terms[unit]
             overlap = sum(w for keys, w in zip(query_words, weights, strict=True) if not have.isdisjoint(keys)) / total
             boost = s.topic_boost if topic and topic in self.index.sections[sec].topics else 0.0
+            if topic and s.unit_topic_boost and self._unit_on_topic(unit, topic):
+                boost += s.unit_topic_boost
             scores[unit] = (s.unit_cosine * float(cos[j]) + s.unit_overlap * overlap
                             + s.section_prior * float(fused[sec]) + boost)
         return scores
+
+    def _unit_on_topic(self, unit: int, topic: str) -> bool:
+        """Whether the unit's own words match the topic's section cues, computed on first use.
+
+        Lazily, for candidate units only: labelling every unit at load would cost
+        27 topics x ~8 patterns per unit, for units most questions never reach."""
+        key = (unit, topic)
+        hit = self._unit_topic.get(key)
+        if hit is None:
+            found = self.taxonomy.get(topic)
+            folded = fold_key(self.unit_text[unit])
+            hit = bool(found and any(c.search(folded) for c in found.section_cues))
+            self._unit_topic[key] = hit
+        return hit
