@@ -49,7 +49,12 @@ class Topic:
 class Taxonomy:
     topics: tuple[Topic, ...]
     offtopic_examples: tuple[str, ...]
-    digest: str          # sha256 of the file: an index built with another taxonomy is stale
+    digest: str
+    personal_data_cues: tuple[re.Pattern[str], ...] = ()   # any of them: the question is about personal data          # sha256 of the file: an index built with another taxonomy is stale
+
+    def mentions_personal_data(self, folded: str) -> bool:
+        """Whether a folded question names personal data at all ("datele", "emailul", "contul")."""
+        return any(c.search(folded) for c in self.personal_data_cues)
 
     def get(self, topic_id: str) -> Topic | None:
         return next((t for t in self.topics if t.id == topic_id), None)
@@ -101,7 +106,8 @@ def load_taxonomy(path: Path | None = None) -> Taxonomy:
         except (KeyError, TypeError):
             raise RetrievalError(f"{where}: lipsesc id, name sau missing") from None
     offtopic = tuple(str(e) for e in (data.get(OFFTOPIC) or {}).get("examples") or ())
-    return Taxonomy(tuple(topics), offtopic, hashlib.sha256(raw).hexdigest())
+    cues = _compile(data.get("personal_data_cues") or [], f"{path.name}, personal_data_cues")
+    return Taxonomy(tuple(topics), offtopic, hashlib.sha256(raw).hexdigest(), cues)
 
 
 def section_topics(taxonomy: Taxonomy, section: Section) -> list[str]:
