@@ -49,8 +49,8 @@ class Topic:
 class Taxonomy:
     topics: tuple[Topic, ...]
     offtopic_examples: tuple[str, ...]
-    digest: str
-    personal_data_cues: tuple[re.Pattern[str], ...] = ()   # any of them: the question is about personal data          # sha256 of the file: an index built with another taxonomy is stale
+    digest: str          # sha256 of the file: an index built with another taxonomy is stale
+    personal_data_cues: tuple[re.Pattern[str], ...] = ()   # any of them: the question is about personal data
 
     def mentions_personal_data(self, folded: str) -> bool:
         """Whether a folded question names personal data at all ("datele", "emailul", "contul")."""
