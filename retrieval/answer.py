@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .engine import Engine, Retrieval, validate_question
+from .language import default_language
 from .pages import cite
 from .text import fold
 
@@ -26,11 +27,9 @@ _LIST_QUESTION = re.compile(r"^\s*(cu cine|cui|cine|ce|care|ce fel|unde|which|wh
                             r"|\b(ce date|care sunt|lista)\b")
 GAP = "[…]"
 
-NOT_COVERED = "Politica de confidențialitate nu spune {missing}."
-OFFTOPIC = "Întrebarea nu pare să fie despre datele personale, iar politica de confidențialitate nu răspunde la ea."
-UNKNOWN = "Politica de confidențialitate nu pare să răspundă la această întrebare."
-CONTACT_LINE = "Nu ați găsit răspunsul? Scrieți-ne: {contact}"
-NO_CONTACT_LINE = "Nu ați găsit răspunsul? Adresați-vă organizației, la datele de contact de pe site-ul ei."
+# Our own sentences come from the index's language resources (resources/<code>/language.yaml).
+MESSAGES = default_language().messages
+NOT_COVERED = MESSAGES["not_covered"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +73,7 @@ class Answer:
     message: str = ""          # our own sentence when abstaining ("Politica … nu spune …")
     contact: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
+    messages: dict[str, str] = field(default_factory=lambda: dict(MESSAGES), repr=False)
 
     @property
     def reason(self) -> str:
@@ -81,7 +81,9 @@ class Answer:
 
     @property
     def contact_line(self) -> str:
-        return CONTACT_LINE.format(contact=self.contact) if self.contact else NO_CONTACT_LINE
+        if self.contact:
+            return self.messages["contact_line"].format(contact=self.contact)
+        return self.messages["no_contact_line"]
 
     def to_json(self) -> dict[str, Any]:
         return {"question": self.question, "abstained": self.abstained, "message": self.message,
@@ -182,15 +184,17 @@ def answer(engine: Engine, question: str, k: int = 3, retrieval: Retrieval | Non
         quotes.append(_quote(engine, hit.section, ids, hit.score))
     evidence = retrieval.evidence
     message = ""
+    said = engine.language.messages
     if retrieval.abstained:
         topic = engine.taxonomy.get(evidence.topic.topic or "")
         if evidence.reason == "uncovered" and topic is not None:
-            message = NOT_COVERED.format(missing=topic.missing)
+            message = said["not_covered"].format(missing=topic.missing)
         elif evidence.reason == "offtopic":
-            message = OFFTOPIC
+            message = said["offtopic"]
         else:
-            message = UNKNOWN
-    return Answer(retrieval.question, retrieval.abstained, quotes, message, engine.contact, evidence.to_json())
+            message = said["unknown"]
+    return Answer(retrieval.question, retrieval.abstained, quotes, message, engine.contact, evidence.to_json(),
+                  said)
 
 
 def _with_runner_up(engine: Engine, retrieval: Retrieval, section: int, best: int, ids: list[int]) -> list[int]:

@@ -10,6 +10,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from .language import Language, default_language
 from .pages import TEXT_BULLETS, Page, Section, cite
 
 if TYPE_CHECKING:
@@ -26,14 +27,6 @@ LONG_ITEM_CHARS = 280
 # "- ", "* ", "+ ", "1. ", "2) ", and the paragraph bullets some pages type ("• ", "– ").
 _LIST_ITEM = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>(?:[-*+]|\d{1,3}[.)]|[" + "".join(TEXT_BULLETS) + r"])[ \t]+)")
 ROW_SEPARATOR = " · "
-# Sentence ends: . ! ? followed by space and an upper-case letter or a quote.
-# Hand-written because no Romanian sentence splitter ships offline; abbreviations
-# such as "dvs." are followed by lower case in these pages, so they do not split.
-_SENTENCE_END = re.compile(
-    r"(?<=[.!?…])(?<!\b[Ee]x\.)(?<!\b[Nn]r\.)(?<!\b[Aa]rt\.)(?<!\b[Aa]lin\.)(?<!\b[Pp]ag\.)(?<!\b[Ss]tr\.)"
-    r"(?<!\b[Pp]ct\.)(?<!\b[Ll]it\.)(?<!\b[Dd]l\.)(?<!\b[Dd]na\.)(?<!\bS\.C\.)(?<!\bS\.R\.L\.)"
-    r"[ \t]+(?=[\"„«(]?[A-ZĂÂÎȘȚŞŢ0-9])"
-)
 
 
 def list_marker(line: str) -> tuple[int, str] | None:
@@ -42,10 +35,10 @@ def list_marker(line: str) -> tuple[int, str] | None:
     return (len(match.group("indent")), match.group("marker")) if match else None
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence in `text`."""
+def split_sentences(text: str, language: Language | None = None) -> list[tuple[int, int]]:
+    """(start, end) of each sentence in `text`, by the language's sentence ends (Romanian unless told)."""
     out, pos = [], 0
-    for piece in _SENTENCE_END.split(text):
+    for piece in (language or default_language()).sentence_end.split(text):
         at = text.index(piece, pos)
         pos = at + len(piece)
         stripped = piece.strip()
@@ -101,7 +94,7 @@ def heading_context(page: Page, section: Section) -> str:
     return cite(page.title, section.path) if len(section.path) < 2 else " › ".join((page.title, *section.path))
 
 
-def split_units(section: Section, section_index: int) -> list[Unit]:
+def split_units(section: Section, section_index: int, language: Language | None = None) -> list[Unit]:
     """Sentences of prose lines, list items (long ones by sentence) and table rows, in page order.
 
     `intro` links an item to the sentence just before its list, or a nested item to
@@ -124,7 +117,7 @@ def split_units(section: Section, section_index: int) -> list[Unit]:
                 del parents[width]
             intro = parents[max(parents)] if parents else last_prose
             body = line[body_at:]
-            pieces = split_sentences(body) if len(body) > LONG_ITEM_CHARS else [(0, len(body))]
+            pieces = split_sentences(body, language) if len(body) > LONG_ITEM_CHARS else [(0, len(body))]
             first = len(units)
             for n, (a, b) in enumerate(pieces):
                 units.append(Unit(section_index, line_start + body_at + a, line_start + body_at + b, number,
@@ -132,7 +125,7 @@ def split_units(section: Section, section_index: int) -> list[Unit]:
             parents[indent] = first
             continue
         if line.startswith("  ") and parents:   # continuation paragraph of the last item
-            for a, b in split_sentences(line):
+            for a, b in split_sentences(line, language):
                 units.append(Unit(section_index, line_start + a, line_start + b, number, "sentence",
                                   parents[max(parents)], "", 0))
             continue
@@ -140,14 +133,15 @@ def split_units(section: Section, section_index: int) -> list[Unit]:
         if ROW_SEPARATOR in line and ": " in line:
             units.append(Unit(section_index, line_start, line_start + len(line), number, "row", None))
         else:
-            for a, b in split_sentences(line):
+            for a, b in split_sentences(line, language):
                 units.append(Unit(section_index, line_start + a, line_start + b, number, "sentence", None))
         last_prose = len(units) - 1
     return units
 
 
 def chunk_sections(pages: list[Page], chunk_size: int = CHUNK_SIZE,
-                   chunk_overlap: int = CHUNK_OVERLAP) -> tuple[list[Section], list[Chunk], list[Unit]]:
+                   chunk_overlap: int = CHUNK_OVERLAP,
+                   language: Language | None = None) -> tuple[list[Section], list[Chunk], list[Unit]]:
     """All sections, their chunks (never crossing a section) and their units."""
     split = splitter(chunk_size, chunk_overlap)
     sections: list[Section] = []
@@ -157,7 +151,7 @@ def chunk_sections(pages: list[Page], chunk_size: int = CHUNK_SIZE,
         for section in page.sections:
             index = len(sections)
             sections.append(section)
-            section_units = split_units(section, index)
+            section_units = split_units(section, index, language)
             base = len(units)
             units.extend(
                 Unit(u.section, u.start, u.end, u.line, u.kind, None if u.intro is None else base + u.intro,

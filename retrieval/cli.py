@@ -65,9 +65,12 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def _engine(args: argparse.Namespace) -> Engine:
-    return open_engine(Path(args.index), None if args.corpus is None else Path(args.corpus),
-                       progress=_progress_bar(),
-                       on_rebuild=lambda why: _notice(f"Indexul trebuie reconstruit ({why}); îl reconstruiesc…"))
+    engine = open_engine(Path(args.index), None if args.corpus is None else Path(args.corpus),
+                         progress=_progress_bar(),
+                         on_rebuild=lambda why: _notice(f"Indexul trebuie reconstruit ({why}); îl reconstruiesc…"))
+    for warning in engine.warnings:
+        _notice(f"Atenție: {warning}")
+    return engine
 
 
 def format_answer(answer: Answer, staff: bool = False) -> str:

@@ -156,19 +156,29 @@ def fuse(dense: np.ndarray, lexical: np.ndarray, settings: Settings) -> np.ndarr
 class Engine:
     """A loaded index plus its model: ask it questions, as many as you like."""
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: Settings = Settings(),
+    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: Settings | None = None,
                  taxonomy: Taxonomy | None = None) -> None:
         self.index = index
         self.embedder = embedder
+        self.language = index.lexical.language
+        self.warnings: list[str] = []
+        # Abstention thresholds are the model's own, recorded in the index at build time.
+        thresholds = index.manifest.get("thresholds")
+        if settings is None:
+            settings = replace(Settings(), **thresholds) if isinstance(thresholds, dict) else Settings()
+        if not isinstance(thresholds, dict):
+            self.warnings.append(
+                f"Pragurile de abținere nu sunt calibrate pentru modelul „{index.manifest.get('model')}”: "
+                "se folosesc cele ale modelului implicit, iar „nu spune” poate greși (vezi bench/calibrate.py).")
         self.settings = settings
-        self.taxonomy = taxonomy or load_taxonomy()
+        self.taxonomy = taxonomy or load_taxonomy(self.language.folder / "topics.yaml")
         n = len(index.sections)
         self._chunk_section = np.array([c.section for c in index.chunks], dtype=np.int64)
         self._unit_section = np.array([u.section for u in index.units], dtype=np.int64)
         self._n_sections = n
         # Per-unit facts every question needs, computed once here, off the per-question path.
         self.unit_text = [u.text_in(index.sections[u.section].text) for u in index.units]
-        self.unit_terms = [frozenset(terms(t)) for t in self.unit_text]
+        self.unit_terms = [frozenset(terms(t, self.language)) for t in self.unit_text]
         self.section_units: list[list[int]] = [[] for _ in range(n)]
         self.list_items: dict[int, list[int]] = {}
         for i, unit in enumerate(index.units):
@@ -181,7 +191,7 @@ class Engine:
         self._unit_topic: dict[tuple[int, str], bool] = {}   # (unit, topic) -> unit matches the topic's cues
 
     @classmethod
-    def open(cls, index_dir: Path, settings: Settings = Settings()) -> Engine:
+    def open(cls, index_dir: Path, settings: Settings | None = None) -> Engine:
         from .store import load_index
 
         loaded = load_index(index_dir)
@@ -239,8 +249,8 @@ class Engine:
     def decide(self, coverage: float, guess: TopicGuess) -> str:
         """'answered' or why not: the single place where the engine chooses to abstain."""
         s = self.settings
-        if guess.topic == OFFTOPIC:
-            return "offtopic"
+        if guess.topic == OFFTOPIC and not (guess.by == "nearest" and coverage < s.min_coverage):
+            return "offtopic"   # (words the policy never uses, merely nearest to off-topic: gibberish, below)
         if s.abstain_uncovered and guess.topic is not None and not guess.covered and (
                 guess.by == "cue" or guess.margin >= s.uncovered_margin):
             return "uncovered"   # the most useful answer: name what the policy does not say
@@ -266,14 +276,14 @@ class Engine:
         best_unit_cos = self._per_section_max(unit_cos, self._unit_section)
         dense = best_chunk + best_unit_cos
 
-        query_terms = terms(text)
+        query_terms = terms(text, self.language)
         lexical = self._per_section_max(index.lexical.scores(query_terms), self._chunk_section)
         fused = fuse(dense, lexical, s)
         order = [int(i) for i in np.argsort(-fused, kind="stable")]
 
         guess = self.classify(text, vector)
         candidates = order[:max(1, s.candidates)]
-        unit_scores = self._unit_scores(candidates, unit_cos, fused, word_keys(text), guess)
+        unit_scores = self._unit_scores(candidates, unit_cos, fused, word_keys(text, self.language), guess)
         best: dict[int, tuple[float, int]] = {}
         for unit, score in unit_scores.items():
             sec = int(self._unit_section[unit])

@@ -19,6 +19,7 @@ import numpy as np
 
 from .chunking import chunk_sections
 from .embeddings import DEFAULT_MODEL, Embedder, get_embedder
+from .language import Language, calibrated_thresholds, default_language
 from .lexical import LexicalIndex
 from .pages import load_corpus
 from .store import (
@@ -93,13 +94,14 @@ class EmbeddingCache:
 
 
 def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, progress: Progress | None = None,
-                taxonomy: Taxonomy | None = None) -> dict[str, Any]:
+                taxonomy: Taxonomy | None = None, language: Language | None = None) -> dict[str, Any]:
     """Read the pages, embed them, and atomically replace the index in `index_dir`."""
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
-    taxonomy = taxonomy or load_taxonomy()
+    language = language or default_language()
+    taxonomy = taxonomy or load_taxonomy(language.folder / "topics.yaml")
     fingerprint = corpus_fingerprint(corpus_dir)
     pages = load_corpus(corpus_dir)
-    sections, chunks, units = chunk_sections(pages)
+    sections, chunks, units = chunk_sections(pages, language=language)
     sections = label_sections(pages, sections, taxonomy)
     embedder = get_embedder(model)
 
@@ -113,7 +115,7 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
     # BM25 sees the section's own headings but not the page title: a page title
     # ("Partajarea datelor") would match every chunk of its page equally and
     # then length normalisation alone would pick the shortest one.
-    lexical = LexicalIndex.build([" › ".join(sections[c.section].path) + "\n" + c.text for c in chunks])
+    lexical = LexicalIndex.build(language, [" › ".join(sections[c.section].path) + "\n" + c.text for c in chunks])
 
     metadata = {
         "sections": [s.to_json() for s in sections],
@@ -136,6 +138,8 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
         "dimension": embedder.dim,
         "chunker": chunker_settings(),
         "taxonomy": taxonomy.digest,
+        "language": language.to_json(),
+        "thresholds": calibrated_thresholds(embedder.name, language.code),
         "corpus": {"dir": str(corpus_dir.resolve()), **fingerprint},
         "generation": generation,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -7,77 +7,71 @@ diacritics meets the pages on equal terms.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from pathlib import Path
 
 import bm25s
 import numpy as np
-import Stemmer
 
+from .language import Language, default_language
 from .text import content_words
 
 # "e-mail", "e-mailul" and "email", "emailul" are the same word in users' mouths.
 _E_MAIL = re.compile(r"\be-(?=mail)", re.I)
 
 
-@lru_cache(maxsize=1)
-def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("romanian")
-
-
-def _stem_words(words: list[str]) -> list[str]:
-    stemmed: list[str] = _stemmer().stemWords(words)  # PyStemmer ships no type hints
-    return stemmed
+def _stem_words(words: list[str], language: Language | None = None) -> list[str]:
+    return (language or default_language()).stem_words(words)
 
 
 PREFIX = 5
 
 
-def stems(text: str) -> list[str]:
+def stems(text: str, language: Language | None = None) -> list[str]:
     """Content stems of a text: folded, stopwords dropped, Snowball-stemmed."""
-    return _stem_words(content_words(_E_MAIL.sub("e", text)))
+    return _stem_words(content_words(_E_MAIL.sub("e", text), language), language)
 
 
-def terms(text: str) -> list[str]:
+def terms(text: str, language: Language | None = None) -> list[str]:
     """Index terms: Snowball stems plus 5-letter prefixes.
 
     The prefixes (marked with a trailing "_" so they never collide with a stem)
     catch the inflections and typos Snowball leaves apart ("vindeti"/"vindem",
     "datelr"/"datele"); on our question set they raised hit@3 (bench/fusion.py).
     """
-    words = content_words(_E_MAIL.sub("e", text))
-    return _stem_words(words) + [w[:PREFIX] + "_" for w in words if len(w) >= PREFIX]
+    words = content_words(_E_MAIL.sub("e", text), language)
+    return _stem_words(words, language) + [w[:PREFIX] + "_" for w in words if len(w) >= PREFIX]
 
 
-def word_keys(text: str) -> list[tuple[str, ...]]:
+def word_keys(text: str, language: Language | None = None) -> list[tuple[str, ...]]:
     """For each content word of a text, the index terms any one of which counts as that word (stem, prefix)."""
-    words = content_words(_E_MAIL.sub("e", text))
+    words = content_words(_E_MAIL.sub("e", text), language)
     return [(stem, w[:PREFIX] + "_") if len(w) >= PREFIX else (stem,)
-            for w, stem in zip(words, _stem_words(words), strict=True)]
+            for w, stem in zip(words, _stem_words(words, language), strict=True)]
 
 
 class LexicalIndex:
     """A thin wrapper so the rest of the code never sees bm25s' token-id plumbing."""
 
-    def __init__(self, retriever: bm25s.BM25) -> None:
+    def __init__(self, retriever: bm25s.BM25, language: Language | None = None) -> None:
         self._bm25 = retriever
+        self.language = language or default_language()
         self._vocab = retriever.vocab_dict
         # bm25s stores scores as a CSC matrix with one column per term: its
         # column lengths are the document frequencies.
         self._doc_freq = np.diff(np.asarray(retriever.scores["indptr"]))
 
     @classmethod
-    def build(cls, texts: list[str]) -> LexicalIndex:
+    def build(cls, language: Language, texts: list[str]) -> LexicalIndex:
         retriever = bm25s.BM25(k1=1.2, b=0.75)
-        retriever.index([terms(t) for t in texts], show_progress=False)
-        return cls(retriever)
+        retriever.index([terms(t, language) for t in texts], show_progress=False)
+        return cls(retriever, language)
 
     def save(self, directory: Path) -> None:
         self._bm25.save(str(directory), allow_pickle=False)
 
     @classmethod
-    def load(cls, directory: Path) -> LexicalIndex:
-        return cls(bm25s.BM25.load(str(directory), allow_pickle=False))
+    def load(cls, directory: Path, language: Language | None = None) -> LexicalIndex:
+        return cls(bm25s.BM25.load(str(directory), allow_pickle=False), language)
 
     @property
     def size(self) -> int:
@@ -100,12 +94,12 @@ class LexicalIndex:
         Off-topic questions ask with words the policy never says: this separates
         them far better than any embedding similarity on our question set.
         """
-        words = content_words(_E_MAIL.sub("e", text))
+        words = content_words(_E_MAIL.sub("e", text), self.language)
         if not words:
             return 0.0
         known = [
             s in self._vocab or (len(w) >= PREFIX and w[:PREFIX] + "_" in self._vocab)
-            for w, s in zip(words, _stem_words(words), strict=True)
+            for w, s in zip(words, _stem_words(words, self.language), strict=True)
         ]
         return sum(known) / len(words)
 

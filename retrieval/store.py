@@ -35,7 +35,8 @@ import numpy as np
 
 from .chunking import CHUNK_OVERLAP, CHUNK_SIZE, Chunk, Unit
 from .embeddings import model_key
-from .errors import BrokenIndexError
+from .errors import BrokenIndexError, RetrievalError
+from .language import load_language
 from .lexical import LexicalIndex
 from .pages import Section, corpus_files
 from .topics import load_taxonomy
@@ -114,7 +115,14 @@ def staleness(index_dir: Path, corpus_dir: Path | None = None, model: str | None
         return "indexul a fost construit de o versiune diferită a programului"
     if manifest.get("chunker") != chunker_settings():
         return "setările de fragmentare s-au schimbat"
-    if manifest.get("taxonomy") != load_taxonomy().digest:
+    recorded = manifest.get("language")
+    try:
+        language = load_language(str(recorded.get("code"))) if isinstance(recorded, dict) else None
+    except RetrievalError:
+        language = None
+    if language is None or recorded != language.to_json():
+        return "resursele limbii s-au schimbat"
+    if manifest.get("taxonomy") != load_taxonomy(language.folder / "topics.yaml").digest:
         return "taxonomia temelor de confidențialitate s-a schimbat"
     if model is not None and model_key(model) != manifest["model"]:
         return f"modelul s-a schimbat ({manifest['model']} → {model_key(model)})"
@@ -142,7 +150,7 @@ def load_index(index_dir: Path) -> LoadedIndex:
         example_matrix = np.load(folder / "examples.npy", allow_pickle=False)
         example_topics = [str(t) for t in metadata["example_topics"]]
         pages = {str(k): {str(a): str(b) for a, b in v.items()} for k, v in metadata["pages"].items()}
-        lexical = LexicalIndex.load(folder / "bm25")
+        lexical = LexicalIndex.load(folder / "bm25", load_language(str(manifest["language"]["code"])))
     except Exception as exc:  # faiss, numpy and json each raise their own types for a damaged file
         raise BrokenIndexError(f"Indexul din {index_dir} este deteriorat ({type(exc).__name__})") from None
     counts = (chunk_vectors.ntotal, len(unit_matrix), lexical.size, chunk_vectors.d, len(example_matrix))

@@ -8,24 +8,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
-
-from stop_words import get_stop_words
+from typing import TYPE_CHECKING
 
 # Cedilla forms are the legacy encoding of the same Romanian letters.
+if TYPE_CHECKING:
+    from .language import Language
+
 _CEDILLA_TO_COMMA = str.maketrans({"ş": "ș", "Ş": "Ș", "ţ": "ț", "Ţ": "Ț"})
 _WORD = re.compile(r"[0-9a-z]+")
 
-# Pronouns and fillers people add to questions but that carry no topic.
-# stop-words' Romanian list misses these colloquial/possessive forms.
-_EXTRA_STOPWORDS = {
-    "mea", "mele", "meu", "mei", "tau", "ta", "tale", "tai", "dvs", "dumneavoastra",
-    "voastra", "vostri", "voastre", "nostru", "noastra", "noastre", "vreau", "stiu",
-    "poti", "puteti", "pot", "ati", "ma", "va", "imi", "mi", "ce", "cum", "cine",
-    "unde", "cand", "care", "de", "ex", "etc", "sunteti", "esti", "e", "fac", "faceti",
-    "faci", "face", "the", "what", "do", "you", "my", "is", "are", "how", "with", "to",
-    "of", "and", "does", "who", "where", "why", "your", "me", "i", "a", "an", "for",
-}
 
 
 def normalize_diacritics(text: str) -> str:
@@ -60,10 +51,9 @@ def slugify(text: str) -> str:
     return "-".join(_WORD.findall(fold(text))) or "sectiune"
 
 
-@lru_cache(maxsize=1)
-def stopwords() -> frozenset[str]:
-    """Folded Romanian stopwords plus the colloquial extras above."""
-    return frozenset(fold(w) for w in get_stop_words("romanian")) | _EXTRA_STOPWORDS
+def stopwords(language: Language | None = None) -> frozenset[str]:
+    """Folded stopwords of the language (Romanian unless told): its list plus colloquial extras."""
+    return (language or default_language()).stopwords
 
 
 def words(text: str) -> list[str]:
@@ -71,7 +61,13 @@ def words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
-def content_words(text: str) -> list[str]:
+def content_words(text: str, language: Language | None = None) -> list[str]:
     """Folded tokens without stopwords and one-letter noise."""
-    stop = stopwords()
+    stop = stopwords(language)
     return [w for w in words(text) if w not in stop and len(w) > 1]
+
+
+def default_language() -> Language:
+    from .language import default_language as load  # language.py folds with this module: no import cycle
+
+    return load()

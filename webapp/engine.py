@@ -26,15 +26,6 @@ from retrieval.store import corpus_fingerprint, read_manifest
 from .config import Paths, contact, paths
 from .render import md_escape
 
-# Questions a user might ask, shown as buttons; only those the policy answers are kept.
-EXAMPLE_QUESTIONS = [
-    "Cu ce firme partajați datele mele?",
-    "Vindeți datele mele?",
-    "Unde sunt stocate informațiile mele?",
-    "Cum îmi protejați informațiile?",
-    "Cum mă pot dezabona de la e-mailuri?",
-    "Ce faceți dacă primiți un mandat de percheziție?",
-]
 MAX_EXAMPLES = 4
 CHECKED = "_index_checked"  # session flag: this session has checked the engine is current
 
@@ -99,7 +90,7 @@ class _BuildProgress:
 
 def _examples(engine: Engine, sections: list[Section]) -> list[str]:
     """Example questions the policy does answer (checked, not assumed)."""
-    good = [q for q in EXAMPLE_QUESTIONS if not engine.retrieve(q).abstained]
+    good = [q for q in engine.language.examples if not engine.retrieve(q).abstained]  # language.yaml
     if not good:  # another policy: its own question-shaped headings are the next best thing
         good = [s.title for s in sections if s.title.endswith("?")]
     return good[:MAX_EXAMPLES]

@@ -1,0 +1,121 @@
+"""Language resources as data: stopwords, stemmer, sentence ends, messages, starter questions.
+
+Everything that makes the library Romanian lives in `resources/<code>/language.yaml`
+(and the topic taxonomy beside it), in the way bm25s takes its stopwords and
+stemmer as parameters rather than wiring a language in: the pure text functions
+take a `Language`, defaulting to Romanian, and the index records the code and a
+digest of the file so an edit to the resources rebuilds it.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import Stemmer
+import yaml
+from stop_words import get_stop_words
+
+from .errors import RetrievalError
+
+RESOURCES = Path(__file__).resolve().parent / "resources"
+DEFAULT_LANGUAGE = "ro"
+MESSAGE_KEYS = ("not_covered", "offtopic", "unknown", "contact_line", "no_contact_line")
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    name: str
+    stemmer_name: str                  # PyStemmer (Snowball) algorithm
+    stopwords: frozenset[str]          # folded
+    sentence_end: re.Pattern[str]      # split point between two sentences
+    messages: dict[str, str]           # the library's own sentences (see MESSAGE_KEYS)
+    examples: tuple[str, ...]          # starter questions for a chat page
+    digest: str                        # sha256 of language.yaml: recorded in the index
+
+    @property
+    def folder(self) -> Path:
+        return RESOURCES / self.code
+
+    def stem_words(self, words: list[str]) -> list[str]:
+        stemmed: list[str] = _stemmer(self.stemmer_name).stemWords(words)  # PyStemmer ships no type hints
+        return stemmed
+
+    def to_json(self) -> dict[str, str]:
+        return {"code": self.code, "digest": self.digest}
+
+
+@lru_cache(maxsize=8)
+def _stemmer(name: str) -> Stemmer.Stemmer:
+    return Stemmer.Stemmer(name)
+
+
+def sentence_end_pattern(upper: str, abbreviations: list[str]) -> re.Pattern[str]:
+    """Split after . ! ? … and spaces when an upper-case letter, digit or quote follows, but never
+    after an abbreviation ("nr. 5").
+
+    Hand-written because no Romanian sentence splitter ships offline; lower-case
+    abbreviations ("dvs.") need no entry, being followed by lower case in real pages.
+    Each abbreviation is its own fixed-width look-behind, which `re` requires.
+    """
+    guards = []
+    for abbr in abbreviations:
+        escaped = re.escape(abbr) + r"\."
+        if abbr[:1].isalpha() and abbr[1:].islower():
+            escaped = f"[{abbr[0].upper()}{abbr[0].lower()}]" + re.escape(abbr[1:]) + r"\."
+        guards.append(rf"(?<!\b{escaped})")
+    return re.compile(r"(?<=[.!?…])" + "".join(guards) + rf"[ \t]+(?=[\"„«(]?[{upper}])")
+
+
+@lru_cache(maxsize=8)
+def load_language(code: str = DEFAULT_LANGUAGE) -> Language:
+    """Read `resources/<code>/language.yaml`; a RetrievalError says what is missing."""
+    from .text import fold  # text.py takes its defaults from here: import at call time
+
+    if not re.fullmatch(r"[a-z]{2,3}", code or ""):
+        raise RetrievalError(f"Cod de limbă invalid: {code!r}")
+    path = RESOURCES / code / "language.yaml"
+    try:
+        raw = path.read_bytes()
+        data: Any = yaml.safe_load(raw)
+    except (OSError, yaml.YAMLError) as exc:
+        raise RetrievalError(f"Resursele limbii „{code}” ({path}) nu pot fi citite: {type(exc).__name__}") from None
+    try:
+        base = get_stop_words(str(data["stopwords_package"])) if data.get("stopwords_package") else []
+        stop = frozenset(fold(str(w)) for w in [*base, *(data.get("extra_stopwords") or [])])
+        messages = {key: str(data["messages"][key]) for key in MESSAGE_KEYS}
+        language = Language(str(data["code"]), str(data["name"]), str(data["stemmer"]), stop,
+                            sentence_end_pattern(str(data["sentence_upper"]),
+                                                 [str(a) for a in data.get("abbreviations") or []]),
+                            messages, tuple(str(e) for e in data.get("examples") or ()),
+                            hashlib.sha256(raw).hexdigest())
+        _stemmer(language.stemmer_name)
+    except (KeyError, TypeError, AttributeError, re.error) as exc:
+        raise RetrievalError(f"{path}: resurse incomplete sau invalide ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:  # PyStemmer/stop-words raise their own types for an unknown language
+        raise RetrievalError(f"{path}: limbă necunoscută pentru stemmer sau stopwords ({exc})") from None
+    return language
+
+
+THRESHOLD_KEYS = ("topic_similarity", "topic_margin", "uncovered_margin", "offtopic_margin", "min_coverage")
+
+
+def calibrated_thresholds(model: str, code: str = DEFAULT_LANGUAGE) -> dict[str, float] | None:
+    """The abstention thresholds calibrated for this model and language, or None when there are none."""
+    path = RESOURCES / code / "calibration.yaml"
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        entry = data.get(model)
+        if not isinstance(entry, dict):
+            return None
+        return {key: float(entry[key]) for key in THRESHOLD_KEYS if key in entry}
+    except (OSError, yaml.YAMLError, AttributeError, TypeError, ValueError):
+        return None
+
+
+def default_language() -> Language:
+    return load_language(DEFAULT_LANGUAGE)
