@@ -21,8 +21,8 @@ pytestmark = pytest.mark.slow
 POLICIES = Path(__file__).resolve().parents[2] / "shared" / "policies"
 # hit@1 floor per policy on its shared question set (measured today minus a margin; see README).
 POLICY_HIT_AT_1 = {
-    "asmi-caravana": 0.6, "cosmomarket": 0.85, "dentocare": 0.7, "eusurvey": 0.75,
-    "osubb-app": 0.75, "primaria-floresti-stoenesti": 0.8, "sintezaur": 0.6,
+    "asmi-caravana": 0.78, "cosmomarket": 0.93, "dentocare": 0.71, "eusurvey": 0.75,
+    "osubb-app": 0.73, "primaria-floresti-stoenesti": 0.8, "sintezaur": 0.73,
 }
 
 
@@ -49,7 +49,7 @@ def policy_runs(tmp_path_factory):
 def test_onedu_hit_rates_and_answers(shipped_evaluation):
     s = shipped_evaluation[1].summary
     assert s["hit@1"] >= 0.90 and s["hit@3"] >= 0.95
-    assert s["answer_in_first_quote"] >= 0.72
+    assert s["answer_in_first_quote"] >= 0.78
     assert s["first_quote_chars"] <= 350 and s["answer_chars"] <= 900
 
 
@@ -70,13 +70,13 @@ def test_each_real_policy_ranks_the_answering_section_first(policy_runs, policy)
 
 def test_all_real_policies_together(policy_runs):
     s = combined_summary(policy_runs, 5)
-    assert s["hit@1"] >= 0.76 and s["hit@3"] >= 0.9
-    assert s["answer_in_first_quote"] >= 0.5
+    assert s["hit@1"] >= 0.82 and s["hit@3"] >= 0.94
+    assert s["answer_in_first_quote"] >= 0.6
     assert s["first_quote_chars"] <= 350 and s["answer_chars"] <= 900
-    assert s["uncovered_abstained"] >= 0.55
-    assert s["offtopic_abstained"] >= 0.7
-    assert s["answerable_abstained"] <= 0.05
-    assert s["abstention_precision"] >= 0.85
+    assert s["uncovered_abstained"] >= 0.6
+    assert s["offtopic_abstained"] >= 0.9
+    assert s["answerable_abstained"] <= 0.03
+    assert s["abstention_precision"] >= 0.9
 
 
 def test_every_abstention_says_why_and_gives_a_way_forward(policy_runs):
