@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine import Engine, Retrieval, validate_question
+from .engine import SCORED_QUESTION_CHARS, Engine, Retrieval, validate_question
 from .pages import cite
 from .text import fold
 
@@ -31,6 +31,8 @@ OFFTOPIC = "Întrebarea nu pare să fie despre datele personale, iar politica de
 UNKNOWN = "Politica de confidențialitate nu pare să răspundă la această întrebare."
 CONTACT_LINE = "Nu ați găsit răspunsul? Scrieți-ne: {contact}"
 NO_CONTACT_LINE = "Nu ați găsit răspunsul? Adresați-vă organizației, la datele de contact de pe site-ul ei."
+SHORTENED = (f"Întrebarea este lungă: am căutat doar după primele {SCORED_QUESTION_CHARS} de caractere. "
+             "Pentru un răspuns mai bun, scrieți doar întrebarea, pe scurt.")
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class Answer:
     message: str = ""          # our own sentence when abstaining ("Politica … nu spune …")
     contact: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
+    notice: str = ""           # our own note about the question itself (it was shortened), else ""
 
     @property
     def reason(self) -> str:
@@ -85,7 +88,8 @@ class Answer:
 
     def to_json(self) -> dict[str, Any]:
         return {"question": self.question, "abstained": self.abstained, "message": self.message,
-                "contact": self.contact, "evidence": self.evidence, "answers": [q.to_json() for q in self.quotes]}
+                "contact": self.contact, "notice": self.notice, "evidence": self.evidence,
+                "answers": [q.to_json() for q in self.quotes]}
 
     def reply_text(self, quotes: list[Quote] | None = None) -> str:
         """Copy-ready text for a support e-mail: quotes with their gaps and citations (links when known)."""
@@ -190,7 +194,8 @@ def answer(engine: Engine, question: str, k: int = 3, retrieval: Retrieval | Non
             message = OFFTOPIC
         else:
             message = UNKNOWN
-    return Answer(retrieval.question, retrieval.abstained, quotes, message, engine.contact, evidence.to_json())
+    return Answer(retrieval.question, retrieval.abstained, quotes, message, engine.contact, evidence.to_json(),
+                  SHORTENED if retrieval.shortened else "")
 
 
 def _with_runner_up(engine: Engine, retrieval: Retrieval, section: int, best: int, ids: list[int]) -> list[int]:
