@@ -294,13 +294,13 @@ def test_7_eval_report_onto_a_full_disk_is_one_line_and_leaves_no_tmp(cli, fake_
 
 @pytest.mark.slow
 def test_7_eval_report_past_the_file_size_limit_for_real(shipped_index, tmp_path):
-    """A real process whose writes fail (RLIMIT_FSIZE: the kernel refuses past 20 KB, as a full disk would)."""
+    """A real process whose writes fail (RLIMIT_FSIZE: the kernel refuses past 4 KB, as a full disk would)."""
     questions = tmp_path / "q.jsonl"
     questions.write_text(line() + "\n", encoding="utf-8")
 
     def limit() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4_000, 4_000))
 
     done = subprocess.run([sys.executable, "-m", "retrieval", "eval", str(questions), "--index", str(shipped_index),
                            "--report", str(tmp_path / "r.html")], capture_output=True, text=True, timeout=300,
