@@ -439,6 +439,26 @@ def test_11_an_evaluation_can_be_stopped_and_keeps_what_it_asked(fake_engine):
     assert evaluation.summary["questions"] == 3
 
 
+def test_11_ctrl_c_stops_eval_and_prints_the_figures_so_far(cli, fake_index, tmp_path, monkeypatch):
+    import retrieval.evaluation
+
+    path = tmp_path / "q.jsonl"
+    path.write_text("\n".join(line(id=f"q{n}") for n in range(6)) + "\n", encoding="utf-8")
+    real = retrieval.evaluation.run_question
+    asked: list[str] = []
+
+    def run_question(engine, question, k):
+        asked.append(question.id)
+        if len(asked) == 2:
+            os.kill(os.getpid(), signal.SIGINT)   # the user presses Ctrl+C during the second question
+        return real(engine, question, k)
+
+    monkeypatch.setattr(retrieval.evaluation, "run_question", run_question)
+    result = cli("eval", str(path), "--index", str(fake_index))
+    assert result.returncode == 1 and asked == ["q0", "q1"]
+    assert "Oprit: 4 întrebări neevaluate" in result.stderr and "Întrebări: 2" in result.stdout
+
+
 # ---- 12. the library's own error for a bad k -------------------------------------------------------------------
 
 
