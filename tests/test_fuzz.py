@@ -3,7 +3,7 @@
 The page reader, the question validator (and `ask` behind it) and the JSONL reader
 each get arbitrary text, plus text built from the fragments that broke them before
 (front matter, YAML anchors, deep brackets, BOMs, line separators, surrogates,
-terminal escapes). CI runs the "ci" profile (60 examples a test, a few seconds);
+terminal escapes). CI runs the "ci" profile (40 examples a test, about 3 s);
 `HYPOTHESIS_PROFILE=long` runs 5,000 (profiles in tests/conftest.py).
 """
 from __future__ import annotations

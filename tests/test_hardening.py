@@ -67,6 +67,7 @@ def leftovers(index: Path) -> list[str]:
 # ---- 1. page headings rendered as Markdown on the Evaluare page ----------------------------------------------
 
 
+@pytest.mark.slow   # fake model, but a whole AppTest run of two pages: seconds
 def test_1_section_titles_in_the_evaluare_warning_are_escaped(fake_embedder, tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
