@@ -36,8 +36,8 @@ from .text import fold_key, model_text, sanitize
 from .topics import OFFTOPIC, Taxonomy, load_taxonomy
 
 MAX_QUESTION_CHARS = 2000      # longer is refused with a message (the chat box stops typing here)
-# What the engine scores of a question. The model's CPU time grows with length (15 ms a typical
-# 50-character question, 75 ms at 300 characters, 0.65 s at 2,000: bench/question_cost.py);
+# What the engine scores of a question. The model's CPU time grows with length (18 ms at 50
+# characters, 67 ms at 300, 612 ms at 2,000: bench/question_cost.py, load average 9);
 # the longest question of every real set is 77 characters, so 300 keeps all of them whole.
 SCORED_QUESTION_CHARS = 300
 CONTACT_ENV = "PRIVACY_CONTACT"
