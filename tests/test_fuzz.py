@@ -76,8 +76,11 @@ def test_any_question_is_prepared_or_refused_with_a_question_error(question):
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    """The shipped pages with the fake model, built once for the module (Hypothesis reuses it)."""
+def fuzz_engine(tmp_path_factory):
+    """The shipped pages with the fake model, built once for the module (Hypothesis reuses it).
+
+    Not named `engine`: conftest marks every test using a fixture of that name slow (real model).
+    """
     import retrieval.embeddings
     import retrieval.engine
     import retrieval.indexing
@@ -93,9 +96,9 @@ def engine(tmp_path_factory):
 
 @given(question=st.one_of(st.text(max_size=400), pieces([*TRICKY, "cui", "partajați", "date", "cookie"])),
        k=st.one_of(st.integers(-3, 60), st.floats(allow_nan=True), st.text(max_size=3), st.none(), st.booleans()))
-def test_ask_gives_an_answer_or_a_question_error(engine, question, k):
+def test_ask_gives_an_answer_or_a_question_error(fuzz_engine, question, k):
     try:
-        answer = retrieval.ask(engine, question, k=k)
+        answer = retrieval.ask(fuzz_engine, question, k=k)
     except QuestionError:
         return
     assert isinstance(k, int) and 1 <= k <= 50
