@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine import Engine, Retrieval, validate_question
+from .engine import SCORED_QUESTION_CHARS, Engine, Retrieval, validate_question
 from .language import default_language
 from .pages import cite
 from .text import fold
@@ -73,6 +73,7 @@ class Answer:
     message: str = ""          # our own sentence when abstaining ("Politica … nu spune …")
     contact: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
+    notice: str = ""           # our own note about the question itself (it was shortened), else ""
     messages: dict[str, str] = field(default_factory=lambda: dict(MESSAGES), repr=False)
 
     @property
@@ -87,7 +88,8 @@ class Answer:
 
     def to_json(self) -> dict[str, Any]:
         return {"question": self.question, "abstained": self.abstained, "message": self.message,
-                "contact": self.contact, "evidence": self.evidence, "answers": [q.to_json() for q in self.quotes]}
+                "contact": self.contact, "notice": self.notice, "evidence": self.evidence,
+                "answers": [q.to_json() for q in self.quotes]}
 
     def reply_text(self, quotes: list[Quote] | None = None) -> str:
         """Copy-ready text for a support e-mail: quotes with their gaps and citations (links when known)."""
@@ -193,8 +195,9 @@ def answer(engine: Engine, question: str, k: int = 3, retrieval: Retrieval | Non
             message = said["offtopic"]
         else:
             message = said["unknown"]
+    notice = said["shortened"].format(limit=SCORED_QUESTION_CHARS) if retrieval.shortened else ""
     return Answer(retrieval.question, retrieval.abstained, quotes, message, engine.contact, evidence.to_json(),
-                  said)
+                  notice, said)
 
 
 def _with_runner_up(engine: Engine, retrieval: Retrieval, section: int, best: int, ids: list[int]) -> list[int]:

@@ -2,13 +2,18 @@
 
 Every command has its Python twin (`retrieval.build`, `retrieval.ask`,
 `retrieval.evaluation.evaluate`). Errors a user can fix print one Romanian line
-on stderr and exit with status 2; nothing the user types is logged.
+on stderr and exit with status 2; nothing the user types is logged. Every fault
+(a full or read-only disk, an unexpected bug) is one `Eroare:` line too, and
+nothing from a page, a question or a file name reaches the terminal unescaped
+(`safe`, `_json`): escape sequences are shown as codes, never obeyed.
 """
 from __future__ import annotations
 
 import argparse
 import html
 import json
+import os
+import signal
 import sys
 import tempfile
 import time
@@ -18,13 +23,15 @@ from typing import TYPE_CHECKING, NoReturn
 
 from . import DEFAULT_CORPUS, DEFAULT_INDEX, DEFAULT_MODEL, Answer, ask, build, index_status, open_engine
 from .engine import Engine
-from .errors import RetrievalError
+from .errors import RetrievalError, os_reason
 from .store import Progress
 
 if TYPE_CHECKING:
     from .evaluation import LineError, PolicyRun, Question
 
 EXIT_USER_ERROR = 2
+EXIT_INTERNAL_ERROR = 3
+DEBUG_ENV = "RETRIEVAL_DEBUG"   # set: an unexpected error shows its traceback (it may quote the question)
 
 
 def _progress_bar() -> Progress:
@@ -46,20 +53,42 @@ def _progress_bar() -> Progress:
 
 
 def _notice(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    print(safe(message), file=sys.stderr, flush=True)
+
+
+def _out(text: str = "", end: str = "\n") -> None:
+    print(safe(text), end=end)
+
+
+def _json(data: object) -> None:
+    """JSON on stdout, readable (UTF-8), with every non-printable character as a JSON escape.
+
+    `json.dumps(ensure_ascii=False)` escapes C0 controls only: C1 controls (U+009B is
+    a one-character CSI on some terminals), bidi overrides and lone surrogates pass raw.
+    """
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    print("".join(ch if ch.isprintable() or ch == "\n" else _json_escape(ch) for ch in text))
+
+
+def _json_escape(ch: str) -> str:
+    code = ord(ch)
+    if code > 0xFFFF:   # outside the BMP: a surrogate pair, as JSON spells it
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     if args.if_needed:
         reason = index_status(Path(args.index), Path(args.corpus), args.model)
         if reason is None:
-            print(f"Indexul din {args.index} este la zi.")
+            _out(f"Indexul din {args.index} este la zi.")
             return 0
         _notice(f"Construiesc indexul ({reason})…")
     started = time.perf_counter()
     manifest = build(Path(args.corpus), Path(args.index), args.model, progress=_progress_bar())
     counts = manifest["counts"]
-    print(f"Index construit în {args.index}: {counts['pages']} pagini, {counts['sections']} secțiuni, "
+    _out(f"Index construit în {args.index}: {counts['pages']} pagini, {counts['sections']} secțiuni, "
           f"{counts['chunks']} fragmente, model {manifest['model']} ({time.perf_counter() - started:.1f} s).")
     return 0
 
@@ -76,8 +105,10 @@ def _engine(args: argparse.Namespace) -> Engine:
 def format_answer(answer: Answer, staff: bool = False) -> str:
     """Human-readable answer: the passage that answers first, then the others, each cited."""
     lines = [f"Întrebare: {safe(answer.question)}", ""]
+    if answer.notice:
+        lines += [answer.notice, ""]
     if answer.abstained:
-        lines += [answer.message, answer.contact_line, ""]
+        lines += [answer.message, safe(answer.contact_line), ""]
         if answer.quotes:
             lines += ["Cele mai apropiate secțiuni, doar ca referință:", ""]
     for n, quote in enumerate(answer.quotes, start=1):
@@ -87,7 +118,7 @@ def format_answer(answer: Answer, staff: bool = False) -> str:
         lines += [f"   │ {safe(line)}" for line in quote.lines_with_gaps()]
         lines += [f"   Sursa: {safe(quote.url or quote.source + '#' + quote.anchor)}", ""]
     if not answer.abstained:
-        lines += [answer.contact_line, ""]
+        lines += [safe(answer.contact_line), ""]
     if staff:
         e = answer.evidence
         lines += [f"Decizie: {e.get('reason')} · temă: {e.get('topic') or '—'} ({e.get('topic_by')}, "
@@ -97,17 +128,20 @@ def format_answer(answer: Answer, staff: bool = False) -> str:
 
 
 def safe(text: str) -> str:
-    """Text for a terminal: control and escape characters shown as visible codes, never obeyed."""
-    return "".join(ch if ch.isprintable() or ch in "\t\n" else f"\\x{ord(ch):02x}" for ch in text)
+    """Text for a terminal: control, escape and format characters (and lone surrogates) shown as codes."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch in "\t\n" else
+                   f"\\x{ord(ch):02x}" if ord(ch) <= 0xFF else f"\\u{ord(ch):04x}" for ch in text)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     engine = _engine(args)
     answer = ask(engine, args.question, k=args.k)
     if args.json:
-        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        _json(answer.to_json())
     else:
-        print(format_answer(answer, staff=args.explain), end="")
+        print(format_answer(answer, staff=args.explain), end="")   # every untrusted part already safe()
     return 0
 
 
@@ -158,13 +192,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         _notice(f"Raport scris în {args.report}")
     overall = combined_summary(runs, args.k)
     if args.json:
-        print(json.dumps({"overall": overall, "policies": {r.name: r.evaluation.to_json() for r in runs}},
-                         ensure_ascii=False, indent=2))
+        _json({"overall": overall, "policies": {r.name: r.evaluation.to_json() for r in runs}})
     elif len(runs) == 1:
-        print(format_summary(runs[0].evaluation), end="")
+        _out(format_summary(runs[0].evaluation), end="")
     else:
-        print(format_runs(runs, overall), end="")
-    return 1 if failed_lines else 0
+        _out(format_runs(runs, overall), end="")
+    return 1 if failed_lines or any(r.evaluation.summary.get("stopped") for r in runs) else 0
 
 
 def _announce_build(name: str) -> Callable[[str], None]:
@@ -186,7 +219,63 @@ def _run_set(engine: Engine, name: str, files: list[Path], args: argparse.Namesp
     questions = select_split(questions, args.split)
     if not questions:
         raise RetrievalError(f"Nicio întrebare validă în {', '.join(str(f) for f in files)}")
-    return PolicyRun(name, evaluate(engine, questions, k=args.k, errors=errors))
+    with _StopOnInterrupt() as stopper:
+        evaluation = evaluate(engine, questions, k=args.k, errors=errors, progress=_question_bar(name),
+                              stop=stopper.requested)
+    unknown = evaluation.summary.get("unknown_expected_sections") or []
+    if unknown:
+        _notice(f"Atenție: {len(unknown)} secțiuni așteptate nu există în pagini (numărate ca ratări): "
+                + "; ".join(unknown))
+    if evaluation.summary.get("stopped"):
+        _notice(f"Oprit: {evaluation.summary['stopped']} întrebări neevaluate; cifrele sunt doar pentru "
+                f"primele {len(evaluation.results)}.")
+    return PolicyRun(name, evaluation)
+
+
+def _question_bar(name: str) -> Callable[[int, int], None]:
+    """Progress over the questions of a set, on stderr when it is a terminal."""
+    from tqdm import tqdm
+
+    bar: list[tqdm[NoReturn]] = []
+
+    def update(done: int, total: int) -> None:
+        if not bar:
+            bar.append(tqdm(total=total, desc=f"Evaluez {safe(name)} (Ctrl+C oprește)", unit=" întrebări",
+                            file=sys.stderr, disable=None, leave=False))
+        bar[0].update(done - bar[0].n)
+        if done >= total:
+            bar[0].close()
+
+    return update
+
+
+class _StopOnInterrupt:
+    """During an evaluation the first Ctrl+C stops it after the current question (the figures so far are
+    printed); a second one interrupts at once."""
+
+    def __init__(self) -> None:
+        self._stop = False
+        self._previous: object = None
+
+    def requested(self) -> bool:
+        return self._stop
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self._stop:
+            raise KeyboardInterrupt
+        self._stop = True
+        _notice("Opresc evaluarea după întrebarea curentă (încă o dată Ctrl+C: ies imediat)…")
+
+    def __enter__(self) -> _StopOnInterrupt:
+        try:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:   # not the main thread (the CLI called from a library): no handler
+            self._previous = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
 
 
 def cmd_topics(args: argparse.Namespace) -> int:
@@ -194,13 +283,13 @@ def cmd_topics(args: argparse.Namespace) -> int:
     engine = _engine(args)
     by_section = [(s.citation, s.topics) for s in engine.index.sections]
     if args.json:
-        print(json.dumps([{"section": c, "topics": list(t)} for c, t in by_section], ensure_ascii=False, indent=2))
+        _json([{"section": c, "topics": list(t)} for c, t in by_section])
         return 0
     names = {t.id: t.name for t in engine.taxonomy.topics}
     for citation, topics in by_section:
-        print(safe(citation))
-        print("   " + (", ".join(f"{names.get(t, t)} [{t}]" for t in topics) or "— (nicio temă)"))
-    print("\nCorectați harta în antetul paginii: topics: {\"Titlul secțiunii\": [retention, -cookies]}")
+        _out(citation)
+        _out("   " + (", ".join(f"{names.get(t, t)} [{t}]" for t in topics) or "— (nicio temă)"))
+    _out("\nCorectați harta în antetul paginii: topics: {\"Titlul secțiunii\": [retention, -cookies]}")
     return 0
 
 
@@ -214,9 +303,9 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         write_page(Path(args.report), "Harta acoperirii GDPR", coverage_html(entries, heading=False))
         _notice(f"Raport scris în {args.report}")
     if args.json:
-        print(json.dumps([e.to_json() for e in entries], ensure_ascii=False, indent=2))
+        _json([e.to_json() for e in entries])
     else:
-        print(safe(format_coverage(entries)), end="")
+        _out(format_coverage(entries), end="")
     return 0
 
 
@@ -299,3 +388,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:   # a full or read-only disk under --report, a folder we may not read, …
+        where = f" ({exc.filename})" if exc.filename else ""
+        _notice(f"Eroare: operația cu fișiere a eșuat{where}: {os_reason(exc)}")
+        return EXIT_USER_ERROR
+    except Exception as exc:   # a bug: still one line, the traceback only on request
+        if os.environ.get(DEBUG_ENV):
+            raise
+        _notice(f"Eroare neașteptată ({type(exc).__name__}). Pentru detalii rulați din nou cu {DEBUG_ENV}=1.")
+        return EXIT_INTERNAL_ERROR

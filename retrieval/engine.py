@@ -32,10 +32,14 @@ from .embeddings import Embedder, get_embedder
 from .errors import QuestionError
 from .lexical import terms, word_keys
 from .store import LoadedIndex
-from .text import fold_key, model_text
+from .text import fold_key, model_text, sanitize
 from .topics import OFFTOPIC, Taxonomy, load_taxonomy
 
-MAX_QUESTION_CHARS = 2000
+MAX_QUESTION_CHARS = 2000      # longer is refused with a message (the chat box stops typing here)
+# What the engine scores of a question. The model's CPU time grows with length (18 ms at 50
+# characters, 67 ms at 300, 612 ms at 2,000: bench/question_cost.py, load average 9);
+# the longest question of every real set is 77 characters, so 300 keeps all of them whole.
+SCORED_QUESTION_CHARS = 300
 CONTACT_ENV = "PRIVACY_CONTACT"
 Fusion = Literal["weighted", "rrf", "dense", "lexical"]
 
@@ -107,21 +111,39 @@ class Retrieval:
     query_vector: np.ndarray = field(repr=False)
     unit_scores: dict[int, float] = field(default_factory=dict, repr=False)  # unit -> rerank score
     query_terms: tuple[str, ...] = ()
+    shortened: bool = False  # only the first SCORED_QUESTION_CHARS characters were scored
 
 
-def validate_question(question: object) -> str:
-    """The question, trimmed; a QuestionError with a clear Romanian message otherwise."""
+def prepare_question(question: object) -> tuple[str, bool]:
+    """(what the engine scores, whether it was shortened); a QuestionError with a clear Romanian message.
+
+    The text is sanitised first (`text.sanitize`: surrogates, control and escape
+    characters), whitespace collapsed, then cut at a word boundary to
+    `SCORED_QUESTION_CHARS` so one visitor cannot keep a core busy.
+    """
     if not isinstance(question, str):
         raise QuestionError("Întrebarea trebuie să fie text.")
-    text = " ".join(question.split())
+    if len(question) > 4 * MAX_QUESTION_CHARS:   # refuse before any per-character work
+        raise QuestionError(_too_long(len(question)))
+    text = " ".join(sanitize(question).split())
     if not text:
         raise QuestionError("Întrebarea este goală: scrieți ce doriți să aflați despre datele dvs.")
     if len(text) > MAX_QUESTION_CHARS:
-        raise QuestionError(
-            f"Întrebarea este prea lungă ({len(text)} caractere; cel mult {MAX_QUESTION_CHARS}). "
-            "Scrieți doar întrebarea, pe scurt."
-        )
-    return text
+        raise QuestionError(_too_long(len(text)))
+    if len(text) <= SCORED_QUESTION_CHARS:
+        return text, False
+    cut = text[:SCORED_QUESTION_CHARS + 1].rsplit(" ", 1)[0] if " " in text[:SCORED_QUESTION_CHARS] else ""
+    return (cut or text[:SCORED_QUESTION_CHARS]).rstrip(), True
+
+
+def _too_long(chars: int) -> str:
+    return (f"Întrebarea este prea lungă ({chars} caractere; cel mult {MAX_QUESTION_CHARS}). "
+            "Scrieți doar întrebarea, pe scurt.")
+
+
+def validate_question(question: object) -> str:
+    """The question as the engine scores it (see `prepare_question`)."""
+    return prepare_question(question)[0]
 
 
 def _minmax(values: np.ndarray) -> np.ndarray:
@@ -263,7 +285,7 @@ class Engine:
 
     def retrieve(self, question: str) -> Retrieval:
         """Score the sections for the question, rerank the best by their best unit, decide."""
-        text = validate_question(question)
+        text, shortened = prepare_question(question)
         vector = self.embedder.embed_queries([model_text(text)])[0]
         index = self.index
         s = self.settings
@@ -299,7 +321,8 @@ class Engine:
         coverage = index.lexical.coverage(text)
         reason = self.decide(coverage, guess)
         evidence = Evidence(coverage, hits[0].unit_cosine, guess, reason)
-        return Retrieval(text, hits, reason != "answered", evidence, vector, unit_scores, tuple(query_terms))
+        return Retrieval(text, hits, reason != "answered", evidence, vector, unit_scores, tuple(query_terms),
+                         shortened)
 
     def _unit_scores(self, candidates: list[int], unit_cos: np.ndarray, fused: np.ndarray,
                      query_words: list[tuple[str, ...]], guess: TopicGuess) -> dict[int, float]:

@@ -1,5 +1,7 @@
 """Errors a user can cause and fix; their messages are shown as-is (Romanian UI)."""
 
+import errno
+
 
 class RetrievalError(Exception):
     """Base for every error the CLI and the app turn into a one-line message."""
@@ -23,3 +25,25 @@ class StaleIndexError(BrokenIndexError):
 
 class QuestionError(RetrievalError):
     """The question cannot be answered as typed (empty, too long)."""
+
+
+class IndexWriteError(RetrievalError):
+    """The index cannot be written: the disk is full or the folder is read-only. Nothing half-written stays."""
+
+    def __init__(self, index_dir: object, exc: BaseException) -> None:
+        super().__init__(f"Nu pot scrie indexul în {index_dir}: {os_reason(exc)}")
+
+
+def os_reason(exc: BaseException) -> str:
+    """A file-system fault in Romanian, in a few words (the errno decides, the text is a fallback)."""
+    code = getattr(exc, "errno", None)
+    text = str(getattr(exc, "strerror", None) or exc)
+    if code in (errno.ENOSPC, errno.EDQUOT) or "No space left" in text:
+        return "discul este plin"
+    if code == errno.EFBIG or "File too large" in text:
+        return "fișierul depășește limita de mărime permisă"
+    if code in (errno.EACCES, errno.EPERM) or "Permission denied" in text:
+        return "nu am drept de scriere"
+    if code == errno.EROFS or "Read-only file system" in text:
+        return "sistemul de fișiere este doar pentru citire"
+    return text

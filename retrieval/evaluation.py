@@ -6,6 +6,12 @@ Question-set format (JSONL, one object a line; other fields are kept):
 A retrieved section matches an expected one when their titles are equal
 ignoring case, surrounding whitespace, diacritics and markdown emphasis. A quote
 shows the answer when it contains one of the answer phrases (same folding).
+
+A question set is untrusted input (docs/hardening.md): it is read as a stream,
+line by line on "\n" only (U+2028 and U+0085 are valid inside JSON strings), a
+BOM is ignored, a line longer than MAX_LINE_CHARS or nested too deeply is one
+line error, strings are sanitised (lone surrogates), and reading stops after
+MAX_QUESTIONS questions so one upload cannot keep a core busy for long.
 """
 from __future__ import annotations
 
@@ -13,19 +19,24 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from .answer import answer as ask_engine
 from .engine import Engine
 from .errors import QuestionError, RetrievalError
-from .text import fold_key
+from .text import fold_key, sanitize
 
 _EMPHASIS = re.compile(r"[*_`]+")
+# Caps for a question set: real sets have at most ~100 questions of at most 77 characters and lines under
+# 1 KB; a question costs 15-75 ms of model time, so 1,000 questions stay within about a minute.
+MAX_LINE_CHARS = 20_000
+MAX_QUESTIONS = 1_000
+MAX_LINE_ERRORS = 100   # listed one by one; the rest are counted in one last error
 
 
 @dataclass(frozen=True)
@@ -120,15 +131,21 @@ class Evaluation:
 
 def parse_question(line: str) -> Question:
     """One JSONL line -> Question; ValueError with a Romanian reason otherwise."""
+    if len(line) > MAX_LINE_CHARS:
+        raise ValueError(f"linie prea lungă (peste {MAX_LINE_CHARS} de caractere)")
     try:
-        data = json.loads(line)
+        data = json.loads(line.removeprefix("\ufeff"))
     except json.JSONDecodeError as exc:
         raise ValueError(f"JSON invalid ({exc.msg})") from None
+    except RecursionError:   # "[[[[…]]]]": the parser's recursion, not the set, is what breaks
+        raise ValueError("JSON imbricat prea adânc") from None
     if not isinstance(data, dict):
         raise ValueError("se aștepta un obiect JSON")
     missing = [k for k in ("id", "question", "expected_sections", "answerable") if k not in data]
     if missing:
         raise ValueError("lipsesc câmpurile: " + ", ".join(missing))
+    if isinstance(data["id"], bool) or not isinstance(data["id"], str | int):
+        raise ValueError("„id” trebuie să fie un text sau un număr")
     if not isinstance(data["question"], str) or not data["question"].strip():
         raise ValueError("„question” trebuie să fie un text nevid")
     sections = data["expected_sections"]
@@ -138,21 +155,73 @@ def parse_question(line: str) -> Question:
         raise ValueError("„answerable” trebuie să fie true sau false")
     if data["answerable"] and not sections:
         raise ValueError("o întrebare cu răspuns are nevoie de cel puțin o secțiune așteptată")
-    extra = {k: v for k, v in data.items() if k not in ("id", "question", "expected_sections", "answerable")}
-    return Question(str(data["id"]), data["question"], sections, data["answerable"], extra)
+    extra = {k: _clean(v) for k, v in data.items() if k not in ("id", "question", "expected_sections", "answerable")}
+    return Question(sanitize(str(data["id"])), sanitize(data["question"]), [sanitize(s) for s in sections],
+                    data["answerable"], extra)
+
+
+def _clean(value: Any) -> Any:
+    """Strings of the fields the evaluation reads (answer phrases, kind, split) sanitised; others kept as is."""
+    if isinstance(value, str):
+        return sanitize(value)
+    if isinstance(value, list):
+        return [sanitize(v) if isinstance(v, str) else v for v in value]
+    return value
 
 
 def parse_questions(lines: Iterable[str]) -> tuple[list[Question], list[LineError]]:
-    """Parse every line; a bad line is reported with its number and the rest still count."""
-    questions, errors = [], []
+    """Parse every line; a bad line is reported with its number and the rest still count.
+
+    Give it lines split on "\n" only (`split_lines`, or `read_questions` for a file):
+    `str.splitlines` also splits at U+2028 and U+0085, which JSON allows inside strings.
+    """
+    questions: list[Question] = []
+    errors: list[LineError] = []
+    dropped = 0
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        if len(questions) >= MAX_QUESTIONS:
+            errors.append(LineError(number, f"setul are peste {MAX_QUESTIONS} de întrebări; "
+                                            f"am citit doar primele {MAX_QUESTIONS}"))
+            break
         try:
             questions.append(parse_question(line))
         except ValueError as exc:
-            errors.append(LineError(number, str(exc)))
+            if len(errors) < MAX_LINE_ERRORS:
+                errors.append(LineError(number, str(exc)))
+            else:
+                dropped += 1
+    if dropped:
+        errors.append(LineError(errors[-1].line, f"și încă {dropped} linii cu probleme după aceasta"))
     return questions, errors
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines of a JSONL text: split on "\n" only (a trailing "\r" dropped), a leading BOM ignored."""
+    return [line.removesuffix("\r") for line in text.removeprefix("\ufeff").split("\n")]
+
+
+def _stream(handle: IO[str]) -> Iterator[str]:
+    """Lines of an open text file, each read at most MAX_LINE_CHARS + 1 at a time (memory stays bounded)."""
+    while True:
+        line = handle.readline(MAX_LINE_CHARS + 1)
+        if not line:
+            return
+        if not line.endswith("\n") and len(line) > MAX_LINE_CHARS:
+            while True:   # skip the rest of an over-long line without keeping it (it is reported as too long)
+                more = handle.readline(1 << 16)
+                if not more or more.endswith("\n"):
+                    break
+        yield line.removesuffix("\n").removesuffix("\r")
+
+
+def read_questions(handle: IO[str], name: str) -> tuple[list[Question], list[LineError]]:
+    """Parse a question set from an open text file (opened with newline="\n"), streaming."""
+    try:
+        return parse_questions(_stream(handle))
+    except UnicodeDecodeError:
+        raise RetrievalError(f"{name}: fișierul nu este text UTF-8") from None
 
 
 def load_questions(path: Path) -> tuple[list[Question], list[LineError]]:
@@ -160,10 +229,10 @@ def load_questions(path: Path) -> tuple[list[Question], list[LineError]]:
     if not path.is_file():
         raise RetrievalError(f"Fișierul cu întrebări nu există: {path}")
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise RetrievalError(f"{path.name}: fișierul nu este text UTF-8") from None
-    return parse_questions(text.splitlines())
+        with open(path, encoding="utf-8-sig", newline="\n") as handle:
+            return read_questions(handle, path.name)
+    except OSError as exc:
+        raise RetrievalError(f"Fișierul cu întrebări nu poate fi citit: {path} ({exc.strerror})") from None
 
 
 SHOWN = 3  # quotes a visitor sees (the app's and the CLI's default k): what "answer in any quote" reads
@@ -257,11 +326,19 @@ def summarize(results: list[Result], section_titles: list[str], k: int) -> dict[
 
 
 def evaluate(engine: Engine, questions: list[Question], k: int = 5, errors: list[LineError] | None = None,
-             progress: Callable[[int, int], None] | None = None) -> Evaluation:
-    """Ask every question; k sections are kept per question (at least 5 for hit@5)."""
-    k = max(1, k)
+             progress: Callable[[int, int], None] | None = None,
+             stop: Callable[[], bool] | None = None) -> Evaluation:
+    """Ask every question; k sections are kept per question (at least 5 for hit@5).
+
+    `stop()` is checked before each question: when it says so, the questions asked
+    so far are summarised (`summary["stopped"]` is how many were left unasked).
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise QuestionError("Numărul de secțiuni (k) trebuie să fie un număr întreg, cel puțin 1.")
     results = []
     for n, question in enumerate(questions, start=1):
+        if stop is not None and stop():
+            break
         results.append(run_question(engine, question, max(k, 5)))
         if progress:
             progress(n, len(questions))
@@ -270,7 +347,15 @@ def evaluate(engine: Engine, questions: list[Question], k: int = 5, errors: list
     # hit@5 is measured on the full five, whatever k the caller shows.
     summary = summarize(results, [s.title for s in engine.index.sections], k)
     summary["k"] = k
+    summary["stopped"] = len(questions) - len(results)
+    summary["unknown_expected_sections"] = unknown_sections(engine, questions)
     return Evaluation(summary, trimmed, list(errors or []))
+
+
+def unknown_sections(engine: Engine, questions: list[Question]) -> list[str]:
+    """Expected section titles no page has: a typo or a renamed heading, counted as misses otherwise silently."""
+    known = {title_key(s.title) for s in engine.index.sections}
+    return sorted({s for q in questions for s in q.expected_sections if title_key(s) not in known})
 
 
 @dataclass(frozen=True)

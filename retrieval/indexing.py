@@ -27,6 +27,7 @@ from .store import (
     Progress,
     chunker_settings,
     corpus_fingerprint,
+    file_checksums,
     flat_ip,
     publish,
     write_generation,
@@ -131,7 +132,6 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
         "examples.npy": lambda path: np.save(path, example_vectors, allow_pickle=False),
         "bm25": lambda path: lexical.save(path),
     })
-    cache.save()
     manifest = {
         "format_version": FORMAT_VERSION,
         "model": embedder.name,
@@ -142,10 +142,12 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
         "thresholds": calibrated_thresholds(embedder.name, language.code),
         "corpus": {"dir": str(corpus_dir.resolve()), **fingerprint},
         "generation": generation,
+        "files": file_checksums(index_dir / generation),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "counts": {"pages": len(pages), "sections": len(sections), "chunks": len(chunks), "units": len(units)},
         "embedded": {"new": cache.embedded, "cached": cache.reused},
     }
     publish(index_dir, manifest)
+    cache.save()   # after publishing: the pending generation is published without waiting for the cache
     plain: dict[str, Any] = json.loads(json.dumps(manifest))  # as read_manifest would return it
     return plain

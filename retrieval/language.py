@@ -23,7 +23,7 @@ from .errors import RetrievalError
 
 RESOURCES = Path(__file__).resolve().parent / "resources"
 DEFAULT_LANGUAGE = "ro"
-MESSAGE_KEYS = ("not_covered", "offtopic", "unknown", "contact_line", "no_contact_line")
+MESSAGE_KEYS = ("not_covered", "offtopic", "unknown", "contact_line", "no_contact_line", "shortened")
 
 
 @dataclass(frozen=True)

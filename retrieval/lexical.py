@@ -73,6 +73,16 @@ class LexicalIndex:
     def load(cls, directory: Path, language: Language | None = None) -> LexicalIndex:
         return cls(bm25s.BM25.load(str(directory), allow_pickle=False), language)
 
+    def consistent(self) -> bool:
+        """Do the stored matrix's document ids and term columns fit its own sizes?"""
+        scores = self._bm25.scores
+        indices = np.asarray(scores["indices"])
+        indptr = np.asarray(scores["indptr"])
+        return bool((not len(indices) or (indices.min() >= 0 and indices.max() < self.size))
+                    and len(indptr) >= 1 and indptr[-1] == len(indices)
+                    and all(0 <= v < len(indptr) - 1 for k, v in self._vocab.items() if k)  # "" has no column
+                    and bool(np.all(np.diff(indptr) >= 0)))
+
     @property
     def size(self) -> int:
         return int(self._bm25.scores["num_docs"])

@@ -11,6 +11,12 @@ a short bold-only paragraph is a sub-heading (`is_heading_like`).
 A section's `text` is what a reader sees: one line per block (paragraph, list
 item, table row), markup removed, hard wraps joined. Every quote is a slice of
 it, so the words a user is shown are the page's words, in the page's order.
+
+Pages are untrusted input (docs/hardening.md): a page, a line, a heading or the
+front matter over its limit is a CorpusError naming the file and the line (a 200 KB
+line or a 100 KB heading kept a build running for minutes: the heading is embedded
+with every chunk of its section); the front matter is read with YAML's safe loader
+and a bound on what its aliases expand to (a "billion laughs" `title` is a few lines).
 """
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from .errors import CorpusError
-from .text import fold_key, normalize_diacritics, slugify
+from .text import fold_key, normalize_diacritics, sanitize, slugify
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 _HTML_TAG = re.compile(r"<!--.*?-->|<[^>]*>", re.S)
@@ -38,6 +44,14 @@ _DATE_OR_VERSION = re.compile(
 )
 MAX_HEADING_WORDS = 20      # "Acordul utilizatorului ... întrebările adresate." (16 words) is a real heading
 MAX_SENTENCE_HEADING_WORDS = 8   # a bold line ending in "." is a label ("Activitatea în aplicație.") only when short
+
+# Limits, each far above every real page (../shared/policies and corpus/: largest page 21 KB,
+# longest line 825 characters, longest heading 129, front matter under 10 lines).
+MAX_PAGE_BYTES = 512_000
+MAX_LINE_CHARS = 10_000
+MAX_HEADING_CHARS = 500
+MAX_FRONT_MATTER_CHARS = 20_000
+MAX_YAML_NODES = 5_000   # nodes of the front matter once every alias is expanded
 
 LIST_BULLET = "- "
 # Characters some pages write as paragraph bullets ("• text", "– text") instead of markdown lists.
@@ -110,14 +124,75 @@ def parse_front_matter(raw: str, source: str) -> tuple[dict[str, Any], str, int]
     match = _FRONT_MATTER.match(raw)
     if not match:
         return {}, raw, 0
+    if len(match.group(1)) > MAX_FRONT_MATTER_CHARS:
+        raise CorpusError(f"{source}, linia 1: antetul YAML (front matter) este prea lung "
+                          f"({len(match.group(1))} caractere; cel mult {MAX_FRONT_MATTER_CHARS})")
     try:
-        meta = yaml.safe_load(match.group(1)) or {}
+        meta = _safe_yaml(match.group(1), source) or {}
     except yaml.YAMLError as exc:
         raise CorpusError(f"{source}: antetul YAML (front matter) nu poate fi citit: "
                           f"{exc.__class__.__name__}") from None
+    except RecursionError:
+        raise CorpusError(f"{source}: antetul YAML (front matter) este imbricat prea adânc") from None
     if not isinstance(meta, dict):
         raise CorpusError(f"{source}: antetul YAML (front matter) trebuie să fie un dicționar cu `title:`")
     return meta, raw[match.end():], raw[:match.end()].count("\n")
+
+
+def _safe_yaml(text: str, source: str) -> Any:
+    """`yaml.safe_load`, refusing a document whose aliases expand past MAX_YAML_NODES.
+
+    The safe loader builds no objects but still expands aliases: nine lines of
+    `&a [*b, *b, …]` make a `title` of 10^9 strings, and `str()` of it never ends.
+    The document is composed first (linear in its text), its expanded size counted
+    over the node graph (memoised, so shared nodes cost once), then constructed.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        sizes: dict[int, int] = {}
+
+        def size(n: yaml.Node, open_nodes: frozenset[int]) -> int:
+            if id(n) in sizes:
+                return sizes[id(n)]
+            if id(n) in open_nodes:   # an alias inside its own anchor: infinitely deep
+                return MAX_YAML_NODES + 1
+            total = 1
+            if isinstance(n, yaml.SequenceNode):
+                for child in n.value:
+                    total += size(child, open_nodes | {id(n)})
+                    if total > MAX_YAML_NODES:
+                        break
+            elif isinstance(n, yaml.MappingNode):
+                for key, value in n.value:
+                    total += size(key, open_nodes | {id(n)}) + size(value, open_nodes | {id(n)})
+                    if total > MAX_YAML_NODES:
+                        break
+            sizes[id(n)] = total
+            return total
+
+        if size(node, frozenset()) > MAX_YAML_NODES:
+            raise CorpusError(f"{source}: antetul YAML (front matter) este prea mare după expandarea "
+                              f"aliasurilor (cel mult {MAX_YAML_NODES} de noduri)")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def check_limits(raw: str, source: str) -> None:
+    """A CorpusError naming the file and line when the page, a line or a heading is over its limit."""
+    size = len(raw.encode("utf-8", "surrogatepass"))
+    if size > MAX_PAGE_BYTES:
+        raise CorpusError(f"{source}: pagina este prea mare ({size} octeți; cel mult {MAX_PAGE_BYTES})")
+    if len(raw) <= MAX_HEADING_CHARS:
+        return
+    for number, line in enumerate(raw.split("\n"), start=1):
+        if len(line) > MAX_LINE_CHARS:
+            raise CorpusError(f"{source}, linia {number}: rând prea lung ({len(line)} caractere; "
+                              f"cel mult {MAX_LINE_CHARS}). O imagine inclusă ca text (base64)? Puneți-o într-un "
+                              "fișier separat.")
 
 
 def _parser() -> MarkdownIt:
@@ -140,8 +215,8 @@ def inline_text(token: Token) -> str:
 
 
 def clean(text: str) -> str:
-    """Collapse whitespace, drop stray tags and footnote marks: what a reader sees."""
-    text = _FOOTNOTE_REF.sub("", _HTML_TAG.sub(" ", text))
+    """Collapse whitespace, drop stray tags, footnote marks and control characters: what a reader sees."""
+    text = _FOOTNOTE_REF.sub("", _HTML_TAG.sub(" ", sanitize(text)))
     return " ".join(normalize_diacritics(text).split())
 
 
@@ -213,8 +288,8 @@ def _table_rows(tokens: list[Token], start: int) -> tuple[list[str], int]:
     return rows, i + 1
 
 
-def _blocks(body: str) -> Iterator[_Block]:
-    """Headings, bold-only paragraphs and text lines, in page order."""
+def _blocks(body: str, source: str = "", offset: int = 0) -> Iterator[_Block]:
+    """Headings, bold-only paragraphs and text lines, in page order (`offset`: front-matter lines, for errors)."""
     tokens = _parser().parse(body)
     list_depth = 0
     item_markers: list[str] = []
@@ -225,6 +300,10 @@ def _blocks(body: str) -> Iterator[_Block]:
         t = tokens[i]
         line = t.map[0] if t.map else 0
         if t.type == "heading_open":
+            chars = len(tokens[i + 1].content)
+            if chars > MAX_HEADING_CHARS:
+                raise CorpusError(f"{source}, linia {offset + line + 1}: titlu prea lung ({chars} caractere; "
+                                  f"cel mult {MAX_HEADING_CHARS})")
             yield _Block("heading", inline_text(tokens[i + 1]), line, int(t.tag[1:]))
             i += 3
             continue
@@ -270,13 +349,17 @@ def _blocks(body: str) -> Iterator[_Block]:
 
 
 def parse_page(raw: str, source: str) -> Page:
-    """Split one markdown page into sections (pure: text in, sections out)."""
+    """Split one markdown page into sections (pure: text in, sections out).
+
+    Raises CorpusError, naming `source` and the line, for a page over the limits above.
+    """
+    check_limits(raw, source)
     meta, body, offset = parse_front_matter(raw, source)
     title = clean(str(meta.get("title") or "")) or Path(source).stem.replace("-", " ").capitalize()
     url = str(meta.get("url") or "").strip()
     contact = str(meta.get("contact") or "").strip()
 
-    blocks = list(_blocks(body))
+    blocks = list(_blocks(body, source, offset))
     # A bold line is a heading only when text follows it (a bold line closing a section is emphasis).
     for n, block in enumerate(blocks):
         if block.kind == "bold" and (n + 1 == len(blocks) or blocks[n + 1].kind == "heading"):
@@ -341,11 +424,17 @@ def load_corpus(corpus_dir: Path) -> list[Page]:
         raise CorpusError(f"Nu am găsit nicio pagină .md în {corpus_dir}")
     pages = []
     for path in files:
+        source = path.relative_to(corpus_dir).as_posix()
         try:
+            if path.stat().st_size > MAX_PAGE_BYTES:   # refused before it is read
+                raise CorpusError(f"{source}: pagina este prea mare ({path.stat().st_size} octeți; "
+                                  f"cel mult {MAX_PAGE_BYTES})")
             raw = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
-            raise CorpusError(f"{path.name}: fișierul nu este text UTF-8") from None
-        page = parse_page(raw, path.relative_to(corpus_dir).as_posix())
+            raise CorpusError(f"{source}: fișierul nu este text UTF-8") from None
+        except OSError as exc:
+            raise CorpusError(f"{source}: pagina nu poate fi citită ({exc.strerror})") from None
+        page = parse_page(raw, source)
         if page.sections:
             pages.append(page)
     if not pages:

@@ -71,3 +71,27 @@ def default_language() -> Language:
     from .language import default_language as load  # language.py folds with this module: no import cycle
 
     return load()
+
+
+def sanitize(text: str) -> str:
+    """Untrusted text made safe for the model, a terminal and UTF-8 output.
+
+    Lone surrogates (undecodable bytes in argv, "\\ud800" in JSON) crash the
+    model's UTF-8 encoder and every later write, so they become U+FFFD. Control
+    characters (C0, DEL, C1: ESC sequences retitle or clear a terminal) and
+    line/paragraph separators become spaces; invisible format characters
+    (bidi overrides, zero-width marks, a stray BOM) are dropped. Written by hand:
+    it is one pass over `unicodedata.category`, and no library does just this.
+    """
+    if text.isprintable():
+        return text  # the common case: nothing to do (also true for "", false for any space but " ")
+    out = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category == "Cs":
+            out.append("\ufffd")
+        elif category in ("Cc", "Zl", "Zp"):
+            out.append(ch if ch in "\t\n" else " ")
+        elif category != "Cf":
+            out.append(ch)
+    return "".join(out)

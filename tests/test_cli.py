@@ -88,7 +88,8 @@ def test_ask_json_has_exactly_the_documented_shape(cli, fake_index):
     result = cli("ask", "ce faceti cu emailul meu?", "--index", str(fake_index), "--k", "4", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) == {"question", "abstained", "message", "contact", "evidence", "answers"}
+    assert set(data) == {"question", "abstained", "message", "contact", "notice", "evidence", "answers"}
+    assert data["notice"] == ""   # set only when a long question was shortened
     assert data["question"] == "ce faceti cu emailul meu?" and data["abstained"] is False and data["message"] == ""
     assert {"coverage", "topic", "reason"} <= set(data["evidence"])
     assert len(data["answers"]) == 4
@@ -128,9 +129,9 @@ def test_contact_from_front_matter_is_offered(cli, fake_embedder, corpus_copy, t
     assert "Scrieți-ne: dpo@onedu.ro" in text and "Sursa: https://onedu.ro/partajare#" in text
 
 
-def test_control_characters_in_a_question_are_shown_not_obeyed(cli, fake_index):
+def test_control_characters_in_a_question_are_never_obeyed(cli, fake_index):
     result = cli("ask", "date\x1b[2J personale", "--index", str(fake_index))
-    assert "\x1b" not in result.stdout and "\\x1b" in result.stdout
+    assert "\x1b" not in result.stdout and "Întrebare: date [2J personale" in result.stdout  # dropped before the model
 
 
 def test_empty_question(cli, fake_index):

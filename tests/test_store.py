@@ -8,8 +8,8 @@ import pytest
 
 import retrieval
 from conftest import CORPUS, FAKE_MODEL, build_fake
-from retrieval.errors import BrokenIndexError, StaleIndexError
-from retrieval.store import FORMAT_VERSION, MANIFEST, load_index, read_manifest, staleness
+from retrieval.errors import BrokenIndexError, IndexWriteError, StaleIndexError
+from retrieval.store import FORMAT_VERSION, MANIFEST, file_checksums, load_index, read_manifest, staleness
 from retrieval.topics import load_taxonomy
 
 
@@ -99,7 +99,7 @@ def test_crash_mid_build_leaves_the_old_index_usable(fake_index, corpus_copy, mo
     import retrieval.lexical
 
     monkeypatch.setattr(retrieval.lexical.LexicalIndex, "save", crash)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(IndexWriteError, match="disk full"):   # one clear line for the CLI, not an OSError
         build_fake(corpus_copy, fake_index)
     assert read_manifest(fake_index) == before
     assert len(load_index(fake_index).sections) == 9
@@ -152,10 +152,18 @@ def test_manifest_missing_a_field_is_damaged(fake_index):
         read_manifest(fake_index)
 
 
+def reseal(index):
+    """Record the generation's current files in the manifest, as if a build had written them so."""
+    edit_manifest(index, files=file_checksums(index / read_manifest(index)["generation"]))
+
+
 def test_files_that_disagree_in_size_are_incomplete(fake_index):
     folder = fake_index / read_manifest(fake_index)["generation"]
     examples = np.load(folder / "examples.npy")
     np.save(folder / "examples.npy", examples[:-1])
+    with pytest.raises(BrokenIndexError, match="deteriorat"):   # caught first by its checksum
+        load_index(fake_index)
+    reseal(fake_index)
     with pytest.raises(BrokenIndexError, match="incomplet"):
         load_index(fake_index)
 
@@ -165,7 +173,7 @@ def test_library_rebuilds_a_damaged_index_on_demand(fake_embedder, tiny_corpus, 
     build_fake(tiny_corpus, index)
     generation = read_manifest(index)["generation"]
     (index / generation / "chunks.faiss").write_bytes(b"garbage")
-    assert retrieval.index_status(index, tiny_corpus) is None, "fresh by fingerprint; the damage shows on load"
+    assert "deteriorat" in retrieval.index_status(index, tiny_corpus), "the checksum shows the damage before load"
     with pytest.raises(StaleIndexError, match="deteriorat"):
         retrieval.open_engine(index, tiny_corpus, rebuild=False)
     reasons = []

@@ -170,6 +170,8 @@ def _show_answer(message: dict, index: int) -> None:
     answer = _answer_for(message, staff_k)
     quotes = [q for q in answer.quotes if _in_pages(q)]
     words = QuestionWords.of(answer.question)
+    if answer.notice:   # a long question: only its beginning was searched
+        st.caption(md_escape(answer.notice))
     if not answer.abstained:
         if quotes:
             st.markdown("Iată ce spune politica de confidențialitate:")

@@ -5,6 +5,7 @@ Staff upload a JSONL set or use the shipped one. The upload stays in memory
 """
 from __future__ import annotations
 
+import io
 import json
 
 import altair as alt
@@ -13,7 +14,7 @@ import streamlit as st
 
 import retrieval as r
 from retrieval.coverage import coverage_html, coverage_map
-from retrieval.evaluation import Evaluation, Result, evaluate, load_questions, parse_questions
+from retrieval.evaluation import MAX_QUESTIONS, Evaluation, Result, evaluate, load_questions, read_questions
 from retrieval.report import render_report
 from webapp.engine import Loaded, load_engine
 from webapp.render import md_escape, reason_text
@@ -49,12 +50,13 @@ def _questions():
     if upload is None:
         st.info("Încărcați un fișier ca să rulați evaluarea.", icon=":material/upload_file:")
         return None
+    # Read as a stream, like `eval`: lines split on "\n" only, BOM ignored, at most MAX_QUESTIONS questions.
     try:
-        text = upload.getvalue().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        st.error(f"{upload.name}: fișierul nu este text UTF-8.")
+        questions, errors = read_questions(io.TextIOWrapper(io.BytesIO(upload.getvalue()), encoding="utf-8-sig",
+                                                            newline="\n"), upload.name)
+    except r.RetrievalError as exc:
+        st.error(md_escape(str(exc)))
         return None
-    questions, errors = parse_questions(text.splitlines())
     return upload.name, questions, errors
 
 
@@ -111,8 +113,13 @@ def _coverage(evaluation: Evaluation) -> None:
     st.altair_chart(chart, width="stretch")
     unreached = evaluation.summary.get("unreached_sections") or []
     if unreached:
-        st.warning("Secțiuni pe care nicio întrebare nu le găsește pe locul 1: " + "; ".join(unreached),
-                   icon=":material/visibility_off:")
+        # Titles are page text, as untrusted as a question: escaped, never rendered as Markdown (no images fetched).
+        st.warning("Secțiuni pe care nicio întrebare nu le găsește pe locul 1: "
+                   + "; ".join(md_escape(t) for t in unreached), icon=":material/visibility_off:")
+    unknown = evaluation.summary.get("unknown_expected_sections") or []
+    if unknown:
+        st.warning("Secțiuni așteptate care nu există în pagini (numărate ca ratări): "
+                   + "; ".join(md_escape(t) for t in unknown), icon=":material/help:")
 
 
 def _seen(result: Result) -> str:
@@ -191,9 +198,14 @@ chosen = _questions()
 k = st.slider("Secțiuni păstrate pe întrebare (k)", 1, max(5, len(loaded.sections)), 5, key="eval_k")
 if chosen is not None:
     name, questions, errors = chosen
-    st.caption(f"{md_escape(name)}: {len(questions)} întrebări valide, {len(errors)} linii cu probleme.")
+    st.caption(f"{md_escape(name)}: {len(questions)} întrebări valide, {len(errors)} linii cu probleme "
+               f"(cel mult {MAX_QUESTIONS} de întrebări pe set).")
+    if st.session_state.get("eval_stop"):
+        st.info("Evaluarea a fost oprită.", icon=":material/stop_circle:")
     if st.button("Rulează evaluarea", type="primary", icon=":material/play_arrow:", disabled=not questions):
         bar = st.progress(0.0, text="Se evaluează…")
+        # Any click reruns the page, which stops the evaluation running in this session.
+        st.button("Oprește evaluarea", icon=":material/stop:", key="eval_stop")
         step = max(1, len(questions) // 20)  # few redraws: the browser shares the CPU with the timing
 
         def advance(done: int, total: int) -> None:
