@@ -50,6 +50,7 @@ class Settings:
 
     fusion: Fusion = "weighted"
     dense_weight: float = 0.5      # weighted fusion: share of the dense score
+    title_weight: float = 0.15     # + this times minmax(question . section heading), both embedded as queries
     candidates: int = 8            # sections reranked by their best unit
     unit_cosine: float = 1.0       # unit score = unit_cosine * minmax(cos) ...
     unit_overlap: float = 1.0      # ... + unit_overlap * idf-weighted share of question words in the unit ...
@@ -69,7 +70,7 @@ class Settings:
 class SectionHit:
     section: int
     score: float       # rank score after reranking (fused score when not reranked)
-    fused: float       # hybrid section score, in [0, 1] for weighted fusion
+    fused: float       # hybrid section score (weighted fusion: in [0, 1], plus the title term)
     best_unit: int     # index of the section's best unit for this question (-1: none)
     unit_cosine: float  # cosine of that unit (raw, for staff and calibration)
     lexical: float     # best chunk BM25 (raw)
@@ -301,6 +302,10 @@ class Engine:
         query_terms = terms(text, self.language)
         lexical = self._per_section_max(index.lexical.scores(query_terms), self._chunk_section)
         fused = fuse(dense, lexical, s)
+        if s.title_weight and len(index.title_matrix):
+            # Real policies title sections with the very question ("Cine primește datele mele?"):
+            # dev hit@1 0.891 -> 0.899, test 0.847 -> 0.854, hit@3 +0.008 on test.
+            fused = fused + s.title_weight * _minmax(index.title_matrix @ vector)
         order = [int(i) for i in np.argsort(-fused, kind="stable")]
 
         guess = self.classify(text, vector)

@@ -110,6 +110,7 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
     chunk_vectors = cache.embed(embedder, [model_text(c.embed_text) for c in chunks], "passage", progress, "fragmente")
     unit_vectors = cache.embed(embedder, [model_text(u.text_in(sections[u.section].text)) for u in units], "passage",
                                progress, "propoziții")
+    title_vectors = cache.embed(embedder, [model_text(s.title) for s in sections], "query", progress, "titluri")
     example_texts, example_topics = taxonomy.examples()
     example_vectors = cache.embed(embedder, [model_text(t) for t in example_texts], "query", progress,
                                   "exemple de întrebări")
@@ -130,6 +131,7 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
         "chunks.faiss": lambda path: faiss.write_index(flat_ip(chunk_vectors), str(path)),
         "units.faiss": lambda path: faiss.write_index(flat_ip(unit_vectors), str(path)),
         "examples.npy": lambda path: np.save(path, example_vectors, allow_pickle=False),
+        "titles.npy": lambda path: np.save(path, title_vectors, allow_pickle=False),
         "bm25": lambda path: lexical.save(path),
     })
     manifest = {

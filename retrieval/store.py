@@ -52,7 +52,8 @@ from .lexical import LexicalIndex
 from .pages import Section, corpus_files
 from .topics import load_taxonomy
 
-FORMAT_VERSION = 4  # 4: per-file checksums; 3: plain-text sections, unit offsets, topics, example vectors
+# 5: section title vectors; 4: per-file checksums; 3: plain-text sections, unit offsets, topics, example vectors
+FORMAT_VERSION = 5
 MANIFEST = "manifest.json"
 PENDING = ".pending-"   # + generation name: renamed into place, manifest not swapped yet
 _GENERATION = re.compile(r"gen-[0-9A-Za-z-]{1,64}")
@@ -71,6 +72,7 @@ class LoadedIndex:
     example_matrix: np.ndarray          # taxonomy example questions, embedded by the index's model
     example_topics: list[str]           # topic id of each example row ("offtopic" for non-privacy ones)
     pages: dict[str, dict[str, str]]    # source -> {"title", "url", "contact"}
+    title_matrix: np.ndarray            # each section's own heading, embedded as a query (one row a section)
 
 
 def corpus_fingerprint(corpus_dir: Path) -> dict[str, Any]:
@@ -219,6 +221,7 @@ def load_index(index_dir: Path) -> LoadedIndex:
         chunk_vectors = faiss.read_index(str(folder / "chunks.faiss"))
         unit_matrix = _matrix(faiss.read_index(str(folder / "units.faiss")))
         example_matrix = np.load(folder / "examples.npy", allow_pickle=False)
+        title_matrix = np.load(folder / "titles.npy", allow_pickle=False)
         example_topics = [str(t) for t in metadata["example_topics"]]
         pages = {str(k): {str(a): str(b) for a, b in v.items()} for k, v in metadata["pages"].items()}
         lexical = LexicalIndex.load(folder / "bm25", load_language(str(manifest["language"]["code"])))
@@ -228,10 +231,12 @@ def load_index(index_dir: Path) -> LoadedIndex:
     if counts != (len(chunks), len(units), len(chunks), manifest.get("dimension"), len(example_topics)):
         raise BrokenIndexError(f"Indexul din {index_dir} este incomplet")
     disagreement = _disagreement(sections, chunks, units, unit_matrix, example_matrix, lexical)
+    if disagreement is None and (title_matrix.ndim != 2 or title_matrix.shape != (len(sections), unit_matrix.shape[1])):
+        disagreement = "vectorii titlurilor nu se potrivesc cu secțiunile"
     if disagreement:
         raise BrokenIndexError(f"Indexul din {index_dir} este deteriorat ({disagreement})")
     return LoadedIndex(manifest, sections, chunks, units, chunk_vectors, unit_matrix, lexical,
-                       example_matrix, example_topics, pages)
+                       example_matrix, example_topics, pages, title_matrix)
 
 
 def _disagreement(sections: list[Section], chunks: list[Chunk], units: list[Unit], unit_matrix: np.ndarray,

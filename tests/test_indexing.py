@@ -12,9 +12,9 @@ from retrieval.topics import load_taxonomy
 
 
 def texts_to_embed(corpus) -> int:
-    """Chunks + units + taxonomy example questions: what a build with an empty cache embeds."""
-    _, chunks, units = chunk_sections(load_corpus(corpus))
-    return len(chunks) + len(units) + len(load_taxonomy().examples()[0])
+    """Chunks + units + section titles + taxonomy example questions: what a build with an empty cache embeds."""
+    sections, chunks, units = chunk_sections(load_corpus(corpus))
+    return len(chunks) + len(units) + len(sections) + len(load_taxonomy().examples()[0])
 
 
 def cache_file(index):
@@ -135,7 +135,7 @@ def test_build_reports_progress_per_kind_of_text(fake_embedder, tiny_corpus, tmp
     build_index(tiny_corpus, tmp_path, model=FAKE_MODEL, progress=lambda done, total, label: calls.append(
         (done, total, label)))
     labels = {label for _, _, label in calls}
-    assert labels == {"fragmente", "propoziții", "exemple de întrebări"}
+    assert labels == {"fragmente", "propoziții", "titluri", "exemple de întrebări"}
     for label in labels:
         last = [c for c in calls if c[2] == label][-1]
         assert last[0] == last[1], f"{label}: progress ends at its total"
