@@ -14,7 +14,7 @@ event loop keeps accepting while the model works (the model is ~17 ms a question
 from __future__ import annotations
 
 import logging
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -208,10 +208,8 @@ def create_app(settings: config.Settings | None = None, service: r.Service | Non
     def health() -> Response:
         """Pregătit? Generația indexului și modelul, pe politică (503 cât timp una nu e încărcată)."""
         for name in service.names:   # cheap: at most one stat pass a second
-            try:
+            with suppress(r.RetrievalError):
                 service.snapshot(name)
-            except r.RetrievalError:
-                pass
         states = [service.state(name).to_json() for name in service.names]
         ready = all(s["ready"] for s in states)
         return JSONResponse({"status": "ok" if ready else "unavailable", "ready": ready, "policies": states},

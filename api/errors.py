@@ -10,7 +10,8 @@ from __future__ import annotations
 from starlette.responses import JSONResponse
 
 MESSAGES: dict[str, tuple[int, str]] = {
-    "invalid_json": (400, 'Corpul cererii trebuie să fie un obiect JSON, de exemplu {"question": "Vindeți datele mele?"}.'),
+    "invalid_json": (400, "Corpul cererii trebuie să fie un obiect JSON, de exemplu "
+                          '{"question": "Vindeți datele mele?"}.'),
     "invalid_request": (422, "Cererea nu are forma așteptată."),
     "invalid_question": (422, "Întrebarea nu poate fi folosită așa cum este."),
     "unknown_policy": (404, "Nu există nicio politică cu acest nume."),

@@ -14,11 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from conftest import CORPUS, FAKE_MODEL, build_fake
 from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.config import Settings
+from conftest import CORPUS, FAKE_MODEL, build_fake
 from retrieval.service import PolicySource, Service
 
 ORIGIN = "https://ajutor.exemplu.ro"
