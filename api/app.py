@@ -14,6 +14,7 @@ event loop keeps accepting while the model works (the model is ~17 ms a question
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any, Literal
@@ -122,10 +123,14 @@ def _errors(*codes: str) -> dict[int | str, dict[str, Any]]:
 def create_app(settings: config.Settings | None = None, service: r.Service | None = None) -> FastAPI:
     """The ASGI app; uvicorn calls it once per worker (`--factory`). Tests pass their own service."""
     settings = settings or config.from_env()
+    _log_access_to_stderr()
     service = service or r.Service(settings.policies, check_every=settings.check_every)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        # Questions run in at most `threads` threads a worker; the rest wait their turn in the event loop.
+        # The model releases the GIL, but 10 inferences at once on 2 cores only thrash (bench/load.py).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         await anyio.to_thread.run_sync(service.load_all)  # ready before the first visitor, not on them
         yield
 
@@ -163,10 +168,12 @@ def create_app(settings: config.Settings | None = None, service: r.Service | Non
         except r.RetrievalError as exc:
             raise ApiError("not_ready", f"{MESSAGES['not_ready'][1]} ({exc})") from None
 
-    @app.post("/v1/ask", response_model=AskResponse, tags=["întrebări"],
-              responses=_errors("invalid_json", "invalid_request", "invalid_question", "unknown_policy",
-                                "unsupported_media_type", "body_too_large", "rate_limited", "not_ready"))
-    def ask(body: AskRequest) -> dict[str, Any]:
+    # The schema documents AskResponse; the answer is sent as built (validating our own output cost ~1 ms).
+    @app.post("/v1/ask", response_model=None, tags=["întrebări"],
+              responses={200: {"model": AskResponse, "description": "Răspunsul"}} | _errors(
+                  "invalid_json", "invalid_request", "invalid_question", "unknown_policy", "unsupported_media_type",
+                  "body_too_large", "rate_limited", "not_ready"))
+    def ask(body: AskRequest) -> Response:
         """Răspunsul la o întrebare: citate din politică, cu trimiteri, sau de ce politica nu răspunde."""
         snap = snapshot(body.policy)
         try:
@@ -176,7 +183,7 @@ def create_app(settings: config.Settings | None = None, service: r.Service | Non
         out = answer.to_json()
         out.update(reason=answer.reason, contact_line=answer.contact_line, policy=snap.name,
                    generation=snap.generation)
-        return out
+        return JSONResponse(out)
 
     @app.get("/v1/policies", response_model=list[PolicyOut], tags=["politici"])
     def policies() -> list[dict[str, Any]]:
@@ -227,6 +234,17 @@ def create_app(settings: config.Settings | None = None, service: r.Service | Non
                        allow_headers=["Content-Type"], max_age=600)
     app.add_middleware(AccessLog)
     return app
+
+
+def _log_access_to_stderr() -> None:
+    """One line a request on stderr (uvicorn's own access log is off: it would print query strings)."""
+    logger = logging.getLogger("api.access")
+    if logger.handlers or os.environ.get("PRIVACY_ACCESS_LOG", "1") == "0":
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s [%(process)d] %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 _FIELDS = {

@@ -7,6 +7,7 @@
     PRIVACY_CORS_ORIGINS   comma-separated origins allowed to call the API from a browser (the help site)
     PRIVACY_RATE_LIMIT     questions per minute per client address and worker (default 30; 0 = off)
     PRIVACY_MAX_BODY_BYTES request body limit (default 8192: a 2,000-character question is at most ~8 KB of UTF-8)
+    PRIVACY_THREADS        questions answered at once per worker process (default 4)
     PRIVACY_CHECK_EVERY_S  seconds between checks for a new index generation or edited pages (default 1)
     PRIVACY_CONTACT        who to write to when no page declares `contact:` (read by the library)
 """
@@ -33,6 +34,7 @@ class Settings:
     rate_limit: int = 30            # per minute, per client address, per worker process
     max_body_bytes: int = 8192
     check_every: float = 1.0
+    threads: int = 4                # questions answered at once per worker (PRIVACY_THREADS)
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -80,4 +82,4 @@ def from_env() -> Settings:
                     if o.strip())
     return Settings(policies=_policies(read_only), cors_origins=origins,
                     rate_limit=_int("PRIVACY_RATE_LIMIT", 30), max_body_bytes=_int("PRIVACY_MAX_BODY_BYTES", 8192),
-                    check_every=check_every_from_env())
+                    check_every=check_every_from_env(), threads=max(1, _int("PRIVACY_THREADS", 4)))
