@@ -12,7 +12,8 @@ COPY retrieval/ retrieval/
 COPY webapp/ webapp/
 COPY api/ api/
 RUN pip install -c requirements.txt ".[api]" uvloop httptools \
- && useradd --uid 10001 --no-create-home app
+ && useradd --uid 10001 --no-create-home app \
+ && mkdir /index && chown app /index   # a new named volume takes this owner: the builder can write it
 
 COPY corpus/ /corpus/
 USER app
