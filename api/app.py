@@ -157,7 +157,7 @@ def create_app(settings: config.Settings | None = None, service: r.Service | Non
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
-        log.error("unexpected %s on %s", type(exc).__name__, request.scope.get("route") and request.url.path)
+        log.error("unexpected %s on %s", type(exc).__name__, getattr(request.scope.get("route"), "path", "-"))
         return error_response("internal_error")
 
     def snapshot(name: str | None) -> r.Snapshot:
