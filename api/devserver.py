@@ -25,8 +25,7 @@ def api_server(env: dict[str, str] | None = None, workers: int = 1, timeout: flo
     port = port or free_port()
     command = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
                "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
-    # One model thread per question, as serve.sh sets: the parallelism is workers x threads.
-    process = subprocess.Popen(command, cwd=ROOT, env={"OMP_NUM_THREADS": "1", **os.environ, **(env or {})},
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})},
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

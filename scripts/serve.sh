@@ -12,9 +12,6 @@ bash scripts/setup.sh
 # Build now if needed, so no worker starts on a stale index and the first question is answered at once.
 .venv/bin/python -m retrieval build --if-needed \
   --index "${PRIVACY_INDEX_DIR:-index}" --corpus "${PRIVACY_CORPUS_DIR:-corpus}"
-# One model (OpenMP) thread per question: the parallelism is workers x PRIVACY_THREADS; letting every
-# inference also spread over both cores made 8+ threads fight for 2 cores (bench/load.py).
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 exec .venv/bin/python -m uvicorn api.app:create_app --factory \
   --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}" --workers "${WORKERS:-$(nproc)}" \
   --no-access-log --timeout-graceful-shutdown 10 "$@"
