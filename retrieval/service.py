@@ -9,9 +9,9 @@ without failing the questions in flight. That logic lives here, not in a UI:
 
   * Every question first asks `snapshot()`, which at most once per
     `check_every` seconds stats the manifest and the pages (mtime, size, inode:
-    about 30 µs for the two ONedu pages) and compares that with what the loaded
-    engine was built from. Only when the stats moved does it hash the pages and
-    read the manifest (about 0.3 ms), so an editor's `touch` costs nothing.
+    90 µs for the two ONedu pages, load average 9) and compares that with what
+    the loaded engine was built from. Only when the stats moved does it hash the
+    pages and read the manifest (0.33 ms), so an editor's `touch` costs no reload.
   * A new generation on disk (another process rebuilt) is loaded; pages that
     no longer match the index are rebuilt first (when `rebuild` is allowed:
     a read-only replica only follows the manifest), one build at a time per
