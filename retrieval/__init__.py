@@ -8,7 +8,8 @@ The library in five names:
     answer.abstained, answer.quotes[0].citation, answer.quotes[0].quote, answer.message
 
 Every CLI command (`python -m retrieval build|ask|eval`) is a thin shell over
-these functions.
+these functions. A long-running process (the app, the HTTP API) holds a
+`Service` instead: it keeps each policy on its newest index generation.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from .engine import Engine, Retrieval, Settings
 from .errors import BrokenIndexError, CorpusError, QuestionError, RetrievalError, StaleIndexError
 from .indexing import build_index
 from .pages import Section
+from .service import PolicySource, Service, Snapshot, UnknownPolicyError
 from .store import Progress, read_manifest, staleness
 
 DEFAULT_CORPUS = Path("corpus")
@@ -43,13 +45,17 @@ __all__ = [
     "BrokenIndexError",
     "CorpusError",
     "Engine",
+    "PolicySource",
     "QuestionError",
     "Quote",
     "Retrieval",
     "RetrievalError",
     "Section",
+    "Service",
     "Settings",
+    "Snapshot",
     "StaleIndexError",
+    "UnknownPolicyError",
     "ask",
     "build",
     "index_status",

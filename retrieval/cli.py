@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from . import DEFAULT_CORPUS, DEFAULT_INDEX, DEFAULT_MODEL, Answer, ask, build, index_status, open_engine
+from . import DEFAULT_CORPUS, DEFAULT_INDEX, DEFAULT_MODEL, Answer, Service, ask, build, index_status, open_engine
 from .engine import Engine
 from .errors import RetrievalError, os_reason
 from .store import Progress
@@ -94,9 +94,11 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def _engine(args: argparse.Namespace) -> Engine:
-    engine = open_engine(Path(args.index), None if args.corpus is None else Path(args.corpus),
-                         progress=_progress_bar(),
-                         on_rebuild=lambda why: _notice(f"Indexul trebuie reconstruit ({why}); îl reconstruiesc…"))
+    # The same service the app and the API hold: a rebuild waits for one a server may be running.
+    service = Service.single(Path(args.index), None if args.corpus is None else Path(args.corpus))
+    engine = service.snapshot(progress=_progress_bar(),
+                              on_rebuild=lambda why: _notice(f"Indexul trebuie reconstruit ({why}); îl reconstruiesc…")
+                              ).engine
     for warning in engine.warnings:
         _notice(f"Atenție: {warning}")
     return engine

@@ -279,3 +279,21 @@ def test_edited_pages_are_picked_up_by_the_next_session(monkeypatch, index_copy,
     second = ask(second, "Cât timp păstrați datele mele?")
     labels = [e.label for e in assistant_messages(second)[0].expander]
     assert md_escape("Partajarea datelor › Cât timp păstrăm datele?") in labels
+
+
+def test_an_open_session_answers_from_a_page_edited_mid_session(monkeypatch, index_copy, corpus_copy):
+    """Issue 10, point 4: the session already open gets the edit on its next question, no new session."""
+    monkeypatch.setenv("PRIVACY_INDEX_DIR", str(index_copy))
+    monkeypatch.setenv("PRIVACY_CORPUS_DIR", str(corpus_copy))
+    monkeypatch.setenv("PRIVACY_CHECK_EVERY_S", "0")
+    question = "Cât timp păstrați datele mele?"
+    at = ask(start(), question)
+    new_section = md_escape("Partajarea datelor › Cât timp păstrăm datele?")
+    assert new_section not in [e.label for e in assistant_messages(at)[0].expander]
+
+    page = corpus_copy / "partajarea-datelor.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\n# Cât timp păstrăm datele?\n"
+                    "Păstrăm datele dvs. cel mult cinci ani de la ultima activitate în cont.\n", encoding="utf-8")
+    at = ask(at, question)
+    assert new_section in [e.label for e in assistant_messages(at)[1].expander]
+    assert any("cinci ani" in html_of(block) for block in assistant_messages(at)[1:])

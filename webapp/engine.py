@@ -1,38 +1,39 @@
-"""One engine per process, loaded (and if needed built) with visible progress.
+"""The app's view of the library's `Service`: one per process, progress shown in the page that builds.
 
-`st.cache_resource` holds a slot per (index, corpus) pair rather than the engine
-itself: a cached function that draws a progress bar would replay it on every
-cache hit, and a failed load must not be cached (fix the pages, reload, done).
-The slot's lock makes concurrent first visits wait for a single build.
+Loading, rebuilding, noticing edited pages or a new index generation and
+swapping without dropping a question all live in `retrieval.service`, shared
+with the HTTP API and the CLI. This module only adds what is Streamlit's:
+`st.cache_resource` keeps one service per (index, corpus) pair for the whole
+process, a status box with a progress bar while a build runs, and the library's
+message instead of a traceback when nothing can be loaded.
 
-Each new session checks (a few ms) that the pages and the index on disk are
-still the ones the engine was loaded from; if not, the engine is reloaded,
-rebuilding the index first when the pages changed.
+Every run (every question) asks the service for its snapshot; the service
+checks the disk at most once a second (`PRIVACY_CHECK_EVERY_S`), so an open
+session answers from edited pages on its next question.
 """
 from __future__ import annotations
 
-import errno
-import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
 import retrieval as r
 from retrieval.engine import Engine
 from retrieval.pages import Section
-from retrieval.store import corpus_fingerprint, read_manifest
+from retrieval.service import MAX_EXAMPLES, check_every_from_env
 
 from .config import Paths, contact, paths
 from .render import md_escape
 
-MAX_EXAMPLES = 4
-CHECKED = "_index_checked"  # session flag: this session has checked the engine is current
+__all__ = ["MAX_EXAMPLES", "Loaded", "load_engine", "service"]
+CHECKED = "_index_checked"  # session flag: this session has checked the disk at least once
 
 
 @dataclass
 class Loaded:
-    """The engine plus what every page needs of it, computed once."""
+    """The engine plus what every page needs of it (computed once per index generation)."""
 
     engine: Engine
     paths: Paths
@@ -41,27 +42,23 @@ class Loaded:
     examples: list[str]
     rebuilt: str | None = None                  # why the index was (re)built before loading
     contact: str = ""                           # PRIVACY_CONTACT, for a policy without `contact:`
+    generation: str = ""
 
     def section(self, source: str, anchor: str) -> Section | None:
         return self.sections.get((source, anchor))
 
 
-@dataclass
-class _Slot:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    loaded: Loaded | None = None
-
-
 @st.cache_resource(show_spinner=False)
-def _slot(index_dir: str, corpus_dir: str | None) -> _Slot:
-    return _Slot()
+def service(index_dir: str, corpus_dir: str | None) -> r.Service:
+    """The process-wide service for these paths (a changed environment gets its own)."""
+    return r.Service.single(Path(index_dir), None if corpus_dir is None else Path(corpus_dir), name="app",
+                            check_every=check_every_from_env())
 
 
 class _BuildProgress:
     """Shows a status box with a progress bar, only once the library says it is building."""
 
-    def __init__(self, where) -> None:
-        self._where = where
+    def __init__(self) -> None:
         self._status = None
         self._bar = None
         self.reason: str | None = None
@@ -70,11 +67,10 @@ class _BuildProgress:
     def on_rebuild(self, reason: str) -> None:
         self.reason = reason
         self.started = time.perf_counter()
-        with self._where:
-            self._status = st.status("Se construiește indexul politicii de confidențialitate…", expanded=True)
-            with self._status:
-                st.caption(f"Motiv: {md_escape(reason)}")
-                self._bar = st.progress(0.0, text="Se pregătesc paginile…")
+        self._status = st.status("Se construiește indexul politicii de confidențialitate…", expanded=True)
+        with self._status:
+            st.caption(f"Motiv: {md_escape(reason)}")
+            self._bar = st.progress(0.0, text="Se pregătesc paginile…")
 
     def progress(self, done: int, total: int, label: str) -> None:
         if self._bar is None:
@@ -88,81 +84,22 @@ class _BuildProgress:
             self._status.update(label=f"Index construit în {seconds:.1f} s", state="complete", expanded=False)
 
 
-def _examples(engine: Engine, sections: list[Section]) -> list[str]:
-    """Example questions the policy does answer (checked, not assumed)."""
-    good = [q for q in engine.language.examples if not engine.retrieve(q).abstained]  # language.yaml
-    if not good:  # another policy: its own question-shaped headings are the next best thing
-        good = [s.title for s in sections if s.title.endswith("?")]
-    return good[:MAX_EXAMPLES]
-
-
-def _open(where, current: Paths) -> Loaded:
-    ui = _BuildProgress(where)
-    engine = r.open_engine(current.index, corpus_dir=current.corpus, progress=ui.progress,
-                           on_rebuild=ui.on_rebuild)
-    ui.finish()
-    records = list(engine.index.sections)
-    pages = list(dict.fromkeys(s.page_title for s in records))
-    return Loaded(engine, current, {(s.source, s.anchor): s for s in records}, pages,
-                  _examples(engine, records), ui.reason, contact())
-
-
-_OS_REASONS = {
-    errno.EEXIST: "există deja un fișier cu acest nume, nu un dosar",
-    errno.ENOTDIR: "calea nu este un dosar",
-    errno.EACCES: "acces interzis",
-    errno.EPERM: "operație nepermisă",
-    errno.ENOSPC: "discul este plin",
-    errno.EROFS: "discul este doar pentru citire",
-    errno.ENOENT: "fișierul nu există",
-}
-
-
-def _outdated(loaded: Loaded, current: Paths) -> bool:
-    """Pages edited, or the index rebuilt elsewhere, since this engine was loaded?"""
-    manifest = loaded.engine.index.manifest
-    try:
-        if current.corpus is not None and (
-                corpus_fingerprint(current.corpus)["fingerprint"] != manifest["corpus"]["fingerprint"]):
-            return True
-        return read_manifest(current.index)["generation"] != manifest["generation"]
-    except r.RetrievalError:
-        return True  # the reload reports what is wrong
-
-
 def load_engine() -> Loaded:
-    """The process-wide engine; on a RetrievalError the page shows it and stops."""
+    """The newest engine; on a RetrievalError the page shows it and stops."""
     current = paths()
-    slot = _slot(str(current.index), None if current.corpus is None else str(current.corpus))
-    loaded = slot.loaded
-    if loaded is not None and (st.session_state.get(CHECKED) or not _outdated(loaded, current)):
-        st.session_state[CHECKED] = True
-        return _with_contact(slot)
-    where = st.container()
+    svc = service(str(current.index), None if current.corpus is None else str(current.corpus))
+    ui = _BuildProgress()
     try:
-        if not slot.lock.acquire(blocking=False):
-            with where, st.spinner("Indexul se pregătește într-o altă sesiune, așteptați câteva secunde…"):
-                slot.lock.acquire()
-        try:
-            if slot.loaded is None or _outdated(slot.loaded, current):
-                slot.loaded = _open(where, current)
-        finally:
-            slot.lock.release()
+        # A new session checks the disk whatever the rate limit (it may be a reload after an edit).
+        snap = svc.snapshot(progress=ui.progress, on_rebuild=ui.on_rebuild,
+                            fresh=not st.session_state.get(CHECKED))
     except r.RetrievalError as exc:
         _stop_with(str(exc))
-    except OSError as exc:
-        why = _OS_REASONS.get(exc.errno, exc.strerror or type(exc).__name__)
-        _stop_with(f"Indexul sau paginile nu pot fi citite ori scrise ({why}): {exc.filename or current.index}")
+        raise  # unreachable: st.stop() raises
+    ui.finish()
     st.session_state[CHECKED] = True
-    return _with_contact(slot)
-
-
-def _with_contact(slot: _Slot) -> Loaded:
-    """The slot's engine with the contact set now (the setting is read per run, not cached)."""
-    current = contact()
-    if slot.loaded is not None and slot.loaded.contact != current:
-        slot.loaded = replace(slot.loaded, contact=current)
-    return slot.loaded
+    return Loaded(snap.engine, current, snap.sections, snap.pages, snap.examples, snap.rebuilt, contact(),
+                  snap.generation)
 
 
 def _stop_with(message: str) -> None:
