@@ -28,6 +28,7 @@ from .answer import Answer, Quote, answer as _answer
 from .embeddings import DEFAULT_MODEL
 from .engine import Engine, Retrieval, Settings
 from .errors import BrokenIndexError, CorpusError, QuestionError, RetrievalError, StaleIndexError
+from .followup import FollowUp, contextualize
 from .indexing import build_index
 from .pages import Section
 from .store import Progress, read_manifest, staleness
@@ -43,6 +44,7 @@ __all__ = [
     "BrokenIndexError",
     "CorpusError",
     "Engine",
+    "FollowUp",
     "QuestionError",
     "Quote",
     "Retrieval",
@@ -52,6 +54,7 @@ __all__ = [
     "StaleIndexError",
     "ask",
     "build",
+    "contextualize",
     "index_status",
     "open_engine",
 ]
