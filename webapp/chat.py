@@ -188,12 +188,13 @@ def scores_html(view: View, retrieval: r.Retrieval) -> str:
         if view.pages and section.page_title not in view.pages:
             continue
         rows.append(f"<tr><td class='pp-num'>{rank}</td><td>{html.escape(cite(section.page_title, section.path))}</td>"
-                    f"<td class='pp-num'>{hit.score:.2f}</td><td class='pp-num'>{hit.unit_cosine:.3f}</td>"
-                    f"<td class='pp-num'>{hit.lexical:.1f}</td></tr>")
+                    f"<td class='pp-num'>{hit.score:.2f}</td><td class='pp-num pp-detail'>{hit.unit_cosine:.3f}</td>"
+                    f"<td class='pp-num pp-detail'>{hit.lexical:.1f}</td></tr>")
         if len(rows) == view.k:
             break
     head = ("<tr><th scope='col'>Loc</th><th scope='col'>Secțiune</th><th scope='col'>Scor</th>"
-            "<th scope='col'>Asemănare propoziție</th><th scope='col'>Potrivire cuvinte</th></tr>")
+            "<th scope='col' class='pp-detail'>Asemănare propoziție</th>"
+            "<th scope='col' class='pp-detail'>Potrivire cuvinte</th></tr>")
     return (f"<table class='pp-scores'><caption>Secțiunile cele mai apropiate, în ordinea scorului</caption>"
             f"<thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>")
 

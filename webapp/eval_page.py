@@ -152,7 +152,7 @@ def _failures(evaluation: Evaluation) -> None:
         return
     rows = [{
         "Întrebare": f.question,
-        "Loc": f.rank,
+        "Loc": "—" if f.rank is None else str(f.rank),
         "Găsit (în ordine)": " | ".join(f.retrieved_sections),
         "Abținere": "da" if f.abstained else "nu",
         "Așteptat": " | ".join(f.expected_sections),
@@ -165,7 +165,7 @@ def _failures(evaluation: Evaluation) -> None:
     } for f in failures]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
         "Întrebare": st.column_config.TextColumn(width="medium", pinned=True),
-        "Loc": st.column_config.NumberColumn(width="small"),
+        "Loc": st.column_config.TextColumn(width="small"),
         "Abținere": st.column_config.TextColumn(width="small"),
     })
     _open_in_chat([f.question for f in failures if not f.error])

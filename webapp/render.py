@@ -64,6 +64,7 @@ CSS = """
                                vertical-align: top; overflow-wrap: anywhere; }
 .pp-scores th { font-weight: 600; }
 .pp-scores .pp-num { text-align: right; white-space: nowrap; }
+@media (max-width: 640px) { .pp-scores .pp-detail { display: none; } }  /* a phone keeps Loc, Secțiune, Scor */
 /* The copy button of a code box is always visible (a phone has no hover). */
 [data-testid="stCodeCopyButton"] { opacity: 1 !important; visibility: visible !important; }
 </style>
