@@ -76,7 +76,7 @@ def _record_feedback(message_id: int) -> None:
             message["feedback"] = value
 
 
-def unhelpful_questions() -> list[dict[str, Any]]:
+def unhelpful_questions(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """This session's questions marked 👎, as an Evaluare question set.
 
     The right section is not known (that is what staff will decide), so each is
@@ -85,7 +85,7 @@ def unhelpful_questions() -> list[dict[str, Any]]:
     visitor saw, ready to be given its expected section.
     """
     out = []
-    for message in history():
+    for message in messages:
         if message.get("role") == "assistant" and message.get("feedback") == 0:
             shown = message.get("shown", "")
             out.append({"id": f"feedback-{len(out) + 1}", "question": message["question"],
@@ -250,7 +250,9 @@ def _show_answer(view: View, message: dict[str, Any], index: int) -> None:
     key = f"feedback-{message['id']}"
     if key not in st.session_state and message.get("feedback") is not None:
         st.session_state[key] = message["feedback"]
-    st.feedback("thumbs", key=key, on_change=_record_feedback, args=(message["id"],))
+    # The callback records a click before the sidebar's export is drawn; the return value keeps
+    # the message in step with the widget whatever set it.
+    message["feedback"] = st.feedback("thumbs", key=key, on_change=_record_feedback, args=(message["id"],))
     if view.staff:
         _staff_panel(view, message, answer, quotes)
 

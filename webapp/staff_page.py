@@ -22,7 +22,7 @@ with st.sidebar:
                   value=min(chat.STAFF_K, len(loaded.sections)), key="staff_k", persist_state="session")
     pages = st.multiselect("Doar din paginile", loaded.pages, key="staff_pages", placeholder="Toate paginile",
                            persist_state="session")
-    unhelpful = chat.unhelpful_questions()
+    unhelpful = chat.unhelpful_questions(chat.history())
     st.download_button(f"Întrebări marcate „nu a ajutat” ({len(unhelpful)}), ca set JSONL",
                        "".join(json.dumps(q, ensure_ascii=False) + "\n" for q in unhelpful),
                        file_name="intrebari-nefolositoare.jsonl", mime="application/jsonl",
