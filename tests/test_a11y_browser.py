@@ -13,7 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from webapp.devserver import CHROMIUM, CHROMIUM_ARGS, INPUT, READY, TEST_STAFF_TOKEN, app_server, unlock_staff
+from webapp.a11y import COPY_LABEL
+from webapp.devserver import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    INPUT,
+    READY,
+    TEST_STAFF_TOKEN,
+    TOKEN_FIELD,
+    app_server,
+    unlock_staff,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -101,7 +111,8 @@ def _go(page, name: str, phone: bool) -> None:
 def test_every_screen_passes_axe_in_romanian(server, browser, size):
     width, height = SIZES[size]
     phone = size == "phone"
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="ro-RO")
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="ro-RO",
+                                  permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
     try:
         # A visitor: the chat alone, no menu, no staff tools.
@@ -121,7 +132,12 @@ def test_every_screen_passes_axe_in_romanian(server, browser, size):
         assert _violations(page) == [], "chat"
         _screenshot(page, f"a11y-chat-{size}.png")
 
-        # Support staff: the token unlocks the staff view in this session.
+        # Support staff: /echipa asks for the token, which unlocks the staff view in this session.
+        page.goto(f"{server}/echipa")
+        page.get_by_label(TOKEN_FIELD).wait_for(timeout=60_000)
+        assert _lang(page) == "ro"
+        assert _violations(page) == [], "login"
+        _screenshot(page, f"a11y-login-{size}.png")
         unlock_staff(page, server)
         assert _lang(page) == "ro"
         page.get_by_role("heading", name="Pentru echipa de suport").wait_for()
@@ -136,6 +152,10 @@ def test_every_screen_passes_axe_in_romanian(server, browser, size):
             - t.closest('[data-testid=stChatMessage]').getBoundingClientRect().right)""")
         assert overflow and max(overflow) <= 1, overflow
         assert _violations(page) == [], "staff view"
+        # One click copies the reply, greeting to closing, citation included.
+        page.get_by_role("button", name=COPY_LABEL).last.click()
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert copied.startswith("Bună ziua,") and f"({WHERE})" in copied and "Echipa de suport" in copied
         _screenshot(page, f"a11y-staff-{size}.png")
 
         # Evaluare, through the menu.

@@ -16,6 +16,7 @@ from __future__ import annotations
 import streamlit as st
 
 LIVE_ID = "pp-live"
+COPY_LABEL = "Copiază textul"
 
 PAGE_SCRIPT = f"""<script>
 (() => {{
@@ -34,6 +35,14 @@ PAGE_SCRIPT = f"""<script>
     live.setAttribute("aria-atomic", "true");
     live.className = "pp-sr-only";
     document.body.appendChild(live);
+  }}
+  // Streamlit names the code box's copy button in English; this page speaks Romanian.
+  const relabel = () => document.querySelectorAll('button[aria-label="Copy to clipboard"]')
+    .forEach((b) => {{ b.setAttribute("aria-label", "{COPY_LABEL}"); b.title = "{COPY_LABEL}"; }});
+  relabel();
+  if (!window.__ppCopy) {{
+    window.__ppCopy = new MutationObserver(relabel);
+    window.__ppCopy.observe(document.body, {{ childList: true, subtree: true }});
   }}
 }})();
 </script>"""

@@ -66,7 +66,7 @@ CSS = """
 .pp-scores .pp-num { text-align: right; white-space: nowrap; }
 @media (max-width: 640px) { .pp-scores .pp-detail { display: none; } }  /* a phone keeps Loc, Secțiune, Scor */
 /* The copy button of a code box is always visible (a phone has no hover). */
-[data-testid="stCodeCopyButton"] { opacity: 1 !important; visibility: visible !important; }
+[data-testid="stCode"] > div { opacity: 1 !important; visibility: visible !important; }
 </style>
 """
 
