@@ -23,11 +23,6 @@ from webapp.render import CSS
 APP_DIR = Path(__file__).resolve().parent
 PAGES = APP_DIR / "webapp"
 
-st.set_page_config(page_title="Asistent – politica de confidențialitate", page_icon="🔒",
-                   layout="centered")
-st.html(CSS)
-a11y.page_setup()
-
 chat = st.Page(PAGES / "chat_page.py", title="Întrebări", icon=":material/forum:", default=True)
 if is_staff():
     page = st.navigation([
@@ -39,6 +34,12 @@ if is_staff():
 else:
     page = st.navigation([chat, st.Page(PAGES / "login_page.py", title="Acces pentru echipă",
                                         icon=":material/lock:", url_path="echipa")], position="hidden")
+
+# Evaluare's tables have many columns: it gets the whole width; the chat reads best centred.
+st.set_page_config(page_title="Asistent – politica de confidențialitate", page_icon="🔒",
+                   layout="wide" if page.url_path == "evaluare" else "centered")
+st.html(CSS)
+a11y.page_setup()
 
 load_engine()  # a missing or stale index is built here, with its progress box, before any page draws
 page.run()

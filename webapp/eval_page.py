@@ -2,7 +2,7 @@
 
 Staff upload a JSONL set or use the shipped one. The upload stays in memory
 (Streamlit keeps uploads in RAM) and the results only in this session. Wide
-layout: the failures table has eleven columns; the ones that say what went wrong
+layout (set in app.py for this page): the failures table has eleven columns; the ones that say what went wrong
 (question, rank, what was found, abstained) come first so a phone shows them.
 A failing question opens in the staff chat with one click.
 """
@@ -24,7 +24,6 @@ from webapp.render import md_escape, reason_text
 SHIPPED = "Setul de întrebări al aplicației"
 UPLOADED = "Un fișier încărcat"
 
-st.set_page_config(layout="wide")
 loaded: Loaded = load_engine()
 STAFF_PAGE = "webapp/staff_page.py"
 
