@@ -59,9 +59,15 @@ def history() -> list[dict[str, Any]]:
 
 
 def _ask_later(question: str) -> None:
-    """Button callback: the question is asked in the run the click triggers."""
-    st.session_state["pending_question"] = question
+    """Button callback: the question is asked in the run the click triggers, on its own (never as a follow-up)."""
+    ask_on_its_own(question)
     st.session_state["pending_from_example"] = True
+
+
+def ask_on_its_own(question: str) -> None:
+    """Ask `question` in the next run of a chat page, as a new topic (examples, Evaluare's failing questions)."""
+    st.session_state["pending_question"] = question
+    st.session_state["pending_standalone"] = True
 
 
 def _clear() -> None:
@@ -264,14 +270,14 @@ def _previous_query() -> str | None:
     return None
 
 
-def _ask(view: View, question: str) -> None:
+def _ask(view: View, question: str, standalone: bool = False) -> None:
     """Answer now and keep both sides in the history; only the session holds them."""
     number = st.session_state.get("asked", 0) + 1
     message: dict[str, Any] = {"role": "assistant", "id": number, "question": question, "query": question,
                                "answers": {}, "retrieval": None, "ms": 0.0, "feedback": None}
     started = time.perf_counter()
     try:
-        previous = _previous_query()
+        previous = None if standalone else _previous_query()
         turn = r.contextualize(question, previous)
         message["query"] = turn.query
         if turn.continues:
@@ -294,13 +300,15 @@ def _ask(view: View, question: str) -> None:
 def main(staff: bool = False, k: int = USER_K, pages: set[str] | None = None) -> None:
     view = View(load_engine(), staff, k if staff else USER_K, set(pages or ()) if staff else set())
     typed = st.chat_input(PLACEHOLDER, max_chars=MAX_QUESTION_CHARS)
-    from_example = False
+    from_example = standalone = False
     question = typed
-    if not question:
-        question = st.session_state.pop("pending_question", None)
-        from_example = bool(st.session_state.pop("pending_from_example", False)) and bool(question)
+    pending = st.session_state.pop("pending_question", None)
+    from_button = bool(st.session_state.pop("pending_from_example", False))
+    alone = bool(st.session_state.pop("pending_standalone", False))
+    if not question and pending:
+        question, from_example, standalone = pending, from_button, alone
     if question:
-        _ask(view, question)
+        _ask(view, question, standalone)
 
     st.title("Pentru echipa de suport" if staff else "Întrebări despre datele dvs.")
     if staff:

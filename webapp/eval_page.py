@@ -18,6 +18,7 @@ import retrieval as r
 from retrieval.coverage import coverage_html, coverage_map
 from retrieval.evaluation import Evaluation, Result, evaluate, load_questions, parse_questions
 from retrieval.report import render_report
+from webapp.chat import ask_on_its_own
 from webapp.engine import Loaded, load_engine
 from webapp.render import md_escape, reason_text
 
@@ -170,10 +171,6 @@ def _failures(evaluation: Evaluation) -> None:
     _open_in_chat([f.question for f in failures if not f.error])
 
 
-def _open_to_chat(question: str) -> None:
-    st.session_state["pending_question"] = question
-
-
 def _open_in_chat(questions: list[str]) -> None:
     """A failing question asked again in the staff chat, with its scores and decision."""
     if not questions:
@@ -181,7 +178,7 @@ def _open_in_chat(questions: list[str]) -> None:
     cols = st.columns([3, 1], vertical_alignment="bottom")
     chosen = cols[0].selectbox("Deschideți o întrebare greșită în chat", questions, key="eval_open")
     if cols[1].button("Deschide în chat", icon=":material/forum:", key="eval_open_button"):
-        _open_to_chat(chosen)
+        ask_on_its_own(chosen)
         st.switch_page(STAFF_PAGE)
 
 
