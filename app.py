@@ -23,19 +23,22 @@ from webapp.render import CSS
 APP_DIR = Path(__file__).resolve().parent
 PAGES = APP_DIR / "webapp"
 
-chat = st.Page(PAGES / "chat_page.py", title="Întrebări", icon=":material/forum:", default=True)
+# Page icons are emoji: a page's material icon becomes the tab's favicon, which the browser fetches
+# from a font server on the internet (tests/test_browser.py checks that no request leaves the machine).
+chat = st.Page(PAGES / "chat_page.py", title="Întrebări", icon="💬", default=True)
 if is_staff():
     page = st.navigation([
         chat,
-        st.Page(PAGES / "staff_page.py", title="Pentru echipa de suport", icon=":material/support_agent:",
+        st.Page(PAGES / "staff_page.py", title="Pentru echipa de suport", icon="🛟",
                 url_path="echipa"),
-        st.Page(PAGES / "eval_page.py", title="Evaluare", icon=":material/fact_check:", url_path="evaluare"),
+        st.Page(PAGES / "eval_page.py", title="Evaluare", icon="📋", url_path="evaluare"),
     ])
 else:
     page = st.navigation([chat, st.Page(PAGES / "login_page.py", title="Acces pentru echipă",
-                                        icon=":material/lock:", url_path="echipa")], position="hidden")
+                                        icon="🔑", url_path="echipa")], position="hidden")
 
-# Evaluare's tables have many columns: it gets the whole width; the chat reads best centred.
+# Evaluare's tables have many columns: the whole width; the chat reads best centred. Only the first
+# set_page_config of a run sets the layout, so it comes once the page is known.
 st.set_page_config(page_title="Asistent – politica de confidențialitate", page_icon="🔒",
                    layout="wide" if page.url_path == "evaluare" else "centered")
 st.html(CSS)

@@ -8,6 +8,7 @@ artifacts/screenshots/ (not in git). Keyboard-only use is tested separately.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from webapp.devserver import (
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+AXE_RESULTS = ROOT / "artifacts" / "axe"
 QUESTION = "cui partajați datele mele?"
 FOLLOW_UP = "și în ce țări?"
 CITATION = "Partajarea datelor › Cum partajăm informații?"
@@ -66,11 +68,19 @@ def browser():
         chromium.close()
 
 
-def _violations(page) -> list[str]:
-    """Serious and critical axe-core violations on the page as it is now, one line each."""
+def _violations(page, name: str) -> list[str]:
+    """Serious and critical axe-core violations on the page as it is now, one line each.
+
+    Every violation, whatever its impact, is also saved to artifacts/axe/<name>.json for a person to read.
+    """
     results = Axe().run(page, options={"resultTypes": ["violations"]})
+    found = results.response["violations"]
+    AXE_RESULTS.mkdir(parents=True, exist_ok=True)
+    (AXE_RESULTS / f"{name}.json").write_text(json.dumps(
+        [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]} for v in found],
+        ensure_ascii=False, indent=1), encoding="utf-8")
     return [f"{v['impact']} {v['id']}: {[n['target'] for n in v['nodes']][:3]} {v['nodes'][0].get('failureSummary')}"
-            for v in results.response["violations"] if v["impact"] in BLOCKING]
+            for v in found if v["impact"] in BLOCKING]
 
 
 def _screenshot(page, name: str) -> None:
@@ -129,14 +139,14 @@ def test_every_screen_passes_axe_in_romanian(server, browser, size):
         assert live.get_attribute("aria-live") == "polite" and live.get_attribute("role") == "status"
         assert not page.get_by_text("Răspuns pentru e-mail", exact=True).count()
         page.wait_for_timeout(800)   # the fade of a rerun is over
-        assert _violations(page) == [], "chat"
+        assert _violations(page, f"chat-{size}") == [], "chat"
         _screenshot(page, f"a11y-chat-{size}.png")
 
         # Support staff: /echipa asks for the token, which unlocks the staff view in this session.
         page.goto(f"{server}/echipa")
         page.get_by_label(TOKEN_FIELD).wait_for(timeout=60_000)
         assert _lang(page) == "ro"
-        assert _violations(page) == [], "login"
+        assert _violations(page, f"login-{size}") == [], "login"
         _screenshot(page, f"a11y-login-{size}.png")
         unlock_staff(page, server)
         assert _lang(page) == "ro"
@@ -151,7 +161,7 @@ def test_every_screen_passes_axe_in_romanian(server, browser, size):
             t.getBoundingClientRect().right
             - t.closest('[data-testid=stChatMessage]').getBoundingClientRect().right)""")
         assert overflow and max(overflow) <= 1, overflow
-        assert _violations(page) == [], "staff view"
+        assert _violations(page, f"staff-{size}") == [], "staff view"
         # One click copies the reply, greeting to closing, citation included.
         page.get_by_role("button", name=COPY_LABEL).last.click()
         copied = page.evaluate("navigator.clipboard.readText()")
@@ -172,7 +182,7 @@ def test_every_screen_passes_axe_in_romanian(server, browser, size):
         chart = page.get_by_test_id("stVegaLiteChart").first
         chart.scroll_into_view_if_needed()
         assert chart.bounding_box()["width"] > 0.8 * (width - 60 if phone else 600)
-        assert _violations(page) == [], "Evaluare"
+        assert _violations(page, f"evaluare-{size}") == [], "Evaluare"
         _screenshot(page, f"a11y-evaluare-{size}.png")
     finally:
         context.close()
