@@ -2,9 +2,12 @@
 
     .venv/bin/python -m streamlit run app.py
 
-Entry point: page setup, the engine (loaded once per process), the staff
-settings shared by every page, and navigation. Nothing a user types is logged,
-written to disk or sent anywhere; the conversation lives in the session only.
+Entry point: page setup (language, live region, styles), the engine (loaded once
+per process) and navigation by role. Visitors get the chat alone, with no menu;
+/echipa asks support staff for the token from `PRIVACY_STAFF_TOKEN` and, once
+unlocked, the menu holds "Pentru echipa de suport" and "Evaluare". Nothing a
+user types is logged, written to disk or sent anywhere; the conversation lives
+in the session only.
 """
 from __future__ import annotations
 
@@ -12,32 +15,34 @@ from pathlib import Path
 
 import streamlit as st
 
-from webapp.engine import load_engine  # `webapp` is installed (editable) by scripts/setup.sh
+from webapp import a11y  # `webapp` is installed (editable) by scripts/setup.sh
+from webapp.access import is_staff
+from webapp.engine import load_engine
 from webapp.render import CSS
 
 APP_DIR = Path(__file__).resolve().parent
+PAGES = APP_DIR / "webapp"
 
+# Page icons are emoji: a page's material icon becomes the tab's favicon, which the browser fetches
+# from a font server on the internet (tests/test_browser.py checks that no request leaves the machine).
+chat = st.Page(PAGES / "chat_page.py", title="Întrebări", icon="💬", default=True)
+if is_staff():
+    page = st.navigation([
+        chat,
+        st.Page(PAGES / "staff_page.py", title="Pentru echipa de suport", icon="🛟",
+                url_path="echipa"),
+        st.Page(PAGES / "eval_page.py", title="Evaluare", icon="📋", url_path="evaluare"),
+    ])
+else:
+    page = st.navigation([chat, st.Page(PAGES / "login_page.py", title="Acces pentru echipă",
+                                        icon="🔑", url_path="echipa")], position="hidden")
+
+# Evaluare's tables have many columns: the whole width; the chat reads best centred. Only the first
+# set_page_config of a run sets the layout, so it comes once the page is known.
 st.set_page_config(page_title="Asistent – politica de confidențialitate", page_icon="🔒",
-                   layout="centered")
+                   layout="wide" if page.url_path == "evaluare" else "centered")
 st.html(CSS)
+a11y.page_setup()
 
-chat = st.Page(APP_DIR / "webapp" / "chat_page.py", title="Întrebări", icon=":material/forum:", default=True)
-evaluation = st.Page(APP_DIR / "webapp" / "eval_page.py", title="Evaluare", icon=":material/fact_check:",
-                     url_path="evaluare")
-page = st.navigation([chat, evaluation])
-
-loaded = load_engine()
-
-with st.sidebar:
-    # Declared here, not on a page, so the choice survives switching pages.
-    staff = st.toggle("Mod asistență", key="staff_mode",
-                      help="Pentru echipa de suport: scorurile secțiunilor, filtru pe pagini "
-                           "și textul de răspuns gata de copiat.")
-    if staff:
-        st.slider("Secțiuni afișate (k)", min_value=1, max_value=max(1, len(loaded.sections)),
-                  value=min(5, len(loaded.sections)), key="staff_k")
-        st.multiselect("Doar din paginile", loaded.pages, key="staff_pages", placeholder="Toate paginile")
-    st.caption(":material/lock: Conversația rămâne în această fereastră: nu este salvată și nu este "
-               "trimisă nicăieri. Totul rulează local.")
-
+load_engine()  # a missing or stale index is built here, with its progress box, before any page draws
 page.run()

@@ -29,6 +29,7 @@ from .answer import Answer, Quote, answer as _answer
 from .embeddings import DEFAULT_MODEL
 from .engine import Engine, Retrieval, Settings
 from .errors import BrokenIndexError, CorpusError, QuestionError, RetrievalError, StaleIndexError
+from .followup import FollowUp, contextualize
 from .indexing import build_index
 from .pages import Section
 from .service import PolicySource, Service, Snapshot, UnknownPolicyError
@@ -45,6 +46,7 @@ __all__ = [
     "BrokenIndexError",
     "CorpusError",
     "Engine",
+    "FollowUp",
     "PolicySource",
     "QuestionError",
     "Quote",
@@ -58,6 +60,7 @@ __all__ = [
     "UnknownPolicyError",
     "ask",
     "build",
+    "contextualize",
     "index_status",
     "open_engine",
 ]

@@ -21,7 +21,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from . import DEFAULT_CORPUS, DEFAULT_INDEX, DEFAULT_MODEL, Answer, Service, ask, build, index_status, open_engine
+from . import (
+    DEFAULT_CORPUS,
+    DEFAULT_INDEX,
+    DEFAULT_MODEL,
+    Answer,
+    Service,
+    ask,
+    build,
+    contextualize,
+    index_status,
+    open_engine,
+)
 from .engine import Engine
 from .errors import RetrievalError, os_reason
 from .store import Progress
@@ -139,7 +150,9 @@ def safe(text: str) -> str:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     engine = _engine(args)
-    answer = ask(engine, args.question, k=args.k)
+    # A follow-up ("și în ce țări?") is retrieved in the context of the previous question.
+    query = contextualize(args.question, args.previous).query if args.previous else args.question
+    answer = ask(engine, query, k=args.k)
     if args.json:
         _json(answer.to_json())
     else:
@@ -331,6 +344,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=_positive, default=3, help="câte secțiuni distincte (implicit 3)")
     p.add_argument("--json", action="store_true", help="ieșire JSON")
     p.add_argument("--explain", action="store_true", help="arată tema întrebării și de ce a răspuns sau nu")
+    p.add_argument("--previous",
+                   help="întrebarea anterioară: o continuare („și în ce țări?”) se citește în contextul ei")
     p.set_defaults(run=cmd_ask)
 
     p = commands.add_parser("eval", help="măsoară cât de bine răspunde politica la un set de întrebări")

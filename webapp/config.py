@@ -49,3 +49,32 @@ def paths() -> Paths:
 def contact() -> str:
     """The configured contact (e-mail, address or page), "" when unset; read on every call."""
     return " ".join(os.environ.get(CONTACT_ENV, "").split())
+
+
+# ---------------------------------------------------------------- staff access and reply templates
+
+STAFF_TOKEN_ENV = "PRIVACY_STAFF_TOKEN"
+GREETING_ENV = "PRIVACY_REPLY_GREETING"
+CLOSING_ENV = "PRIVACY_REPLY_CLOSING"
+MIN_TOKEN_CHARS = 12   # a shorter token is refused: staff tools stay locked rather than guessable
+
+DEFAULT_GREETING = "Bună ziua,\n\nVă mulțumim pentru întrebare. Iată ce prevede politica noastră de confidențialitate:"
+DEFAULT_CLOSING = ("Dacă aveți și alte întrebări, ne puteți scrie la {contact}.\n\n"
+                   "Cu stimă,\nEchipa de suport")
+
+
+def staff_token() -> str:
+    """The token that unlocks the staff pages; "" (locked for everyone) when unset or too short."""
+    token = os.environ.get(STAFF_TOKEN_ENV, "").strip()
+    return token if len(token) >= MIN_TOKEN_CHARS else ""
+
+
+def _template(name: str, default: str) -> str:
+    # An environment variable holds one line: "\n" written in it means a new line.
+    value = os.environ.get(name, "").replace("\\n", "\n").strip()
+    return value or default
+
+
+def reply_templates() -> tuple[str, str]:
+    """(greeting, closing) of the staff reply; `{contact}` in either is replaced by the contact."""
+    return _template(GREETING_ENV, DEFAULT_GREETING), _template(CLOSING_ENV, DEFAULT_CLOSING)

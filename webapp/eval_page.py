@@ -1,7 +1,10 @@
 """Evaluation page: run a question set through the engine and see where it fails.
 
 Staff upload a JSONL set or use the shipped one. The upload stays in memory
-(Streamlit keeps uploads in RAM) and the results only in this session.
+(Streamlit keeps uploads in RAM) and the results only in this session. Wide
+layout (set in app.py for this page): the failures table has eleven columns; the ones that say what went wrong
+(question, rank, what was found, abstained) come first so a phone shows them.
+A failing question opens in the staff chat with one click.
 """
 from __future__ import annotations
 
@@ -16,13 +19,15 @@ import retrieval as r
 from retrieval.coverage import coverage_html, coverage_map
 from retrieval.evaluation import MAX_QUESTIONS, Evaluation, Result, evaluate, load_questions, read_questions
 from retrieval.report import render_report
+from webapp.chat import ask_on_its_own
 from webapp.engine import Loaded, load_engine
 from webapp.render import md_escape, reason_text
 
-SHIPPED = "Setul livrat"
+SHIPPED = "Setul de întrebări al aplicației"
 UPLOADED = "Un fișier încărcat"
 
 loaded: Loaded = load_engine()
+STAFF_PAGE = "webapp/staff_page.py"
 
 
 def _percent(value: float | None) -> str:
@@ -65,14 +70,15 @@ def _summary(evaluation: Evaluation) -> None:
     st.subheader("Rezumat")
     cols = st.columns(4)
     cols[0].metric("Întrebări", s["questions"], help=f"{s['answerable']} cu răspuns, {s['unanswerable']} fără")
-    cols[1].metric("Corect pe locul 1 (hit@1)", _percent(s["hit@1"]))
-    cols[2].metric("În primele 3 (hit@3)", _percent(s["hit@3"]))
-    cols[3].metric("În primele 5 (hit@5)", _percent(s["hit@5"]))
+    cols[1].metric("Secțiunea corectă pe locul 1", _percent(s["hit@1"]))
+    cols[2].metric("Printre primele 3", _percent(s["hit@3"]))
+    cols[3].metric("Printre primele 5", _percent(s["hit@5"]))
     cols = st.columns(4)
-    cols[0].metric("MRR", "—" if s["mrr"] is None else f"{s['mrr']:.3f}")
-    cols[1].metric("Precizia abținerii", _percent(s["abstention_precision"]),
+    cols[0].metric("Rangul reciproc mediu", "—" if s["mrr"] is None else f"{s['mrr']:.3f}",
+                   help="Media lui 1/locul secțiunii corecte (1 = mereu pe primul loc).")
+    cols[1].metric("Abțineri justificate", _percent(s["abstention_precision"]),
                    help="Din întrebările la care s-a abținut, câte chiar nu aveau răspuns în politică.")
-    cols[2].metric("Recall abținere", _percent(s["abstention_recall"]),
+    cols[2].metric("Întrebări fără răspuns recunoscute", _percent(s["abstention_recall"]),
                    help="Din întrebările fără răspuns în politică, la câte s-a abținut.")
     cols[3].metric("Abțineri greșite", _percent(s["answerable_abstained"]),
                    help="Întrebări cu răspuns la care s-a abținut totuși.")
@@ -104,7 +110,9 @@ def _coverage(evaluation: Evaluation) -> None:
         "section": "Secțiune", "questions_reaching": "Atinsă (loc 1)", "questions_expecting": "Așteptată"})
     data = frame.melt(id_vars="Secțiune", var_name="Număr de întrebări", value_name="Întrebări")
     chart = alt.Chart(data).mark_bar().encode(
-        y=alt.Y("Secțiune:N", sort=None, title=None, axis=alt.Axis(labelLimit=340)),
+        # Labels longer than 150 px are cut (full name in the tooltip): on a 390 px phone wider
+        # labels left the bars no room at all.
+        y=alt.Y("Secțiune:N", sort=None, title=None, axis=alt.Axis(labelLimit=150, labelFontSize=11)),
         yOffset=alt.YOffset("Număr de întrebări:N"),
         x=alt.X("Întrebări:Q", title="Întrebări"),
         color=alt.Color("Număr de întrebări:N", legend=alt.Legend(orient="bottom", title=None)),
@@ -145,24 +153,40 @@ def _yes_no(value: bool | None) -> str:
 
 def _failures(evaluation: Evaluation) -> None:
     failures = evaluation.failures
-    st.subheader(f"Întrebări greșite ({len(failures)})")
+    st.subheader(f"Întrebări la care a greșit ({len(failures)})")
     if not failures:
         st.success("Toate întrebările au primit secțiunea așteptată pe locul 1 sau abținerea corectă.")
         return
     rows = [{
-        "id": f.id,
         "Întrebare": f.question,
-        "Are răspuns": "da" if f.answerable else "nu",
-        "Așteptat": " | ".join(f.expected_sections),
+        "Loc": "—" if f.rank is None else str(f.rank),
         "Găsit (în ordine)": " | ".join(f.retrieved_sections),
-        "Loc": f.rank,
         "Abținere": "da" if f.abstained else "nu",
+        "Așteptat": " | ".join(f.expected_sections),
+        "Are răspuns": "da" if f.answerable else "nu",
         "Motiv": _reason(f),
         "Ce a văzut utilizatorul": _seen(f),
         "Răspunsul în primul citat": _yes_no(f.answer_in_first),
         "Eroare": f.error or "",
+        "id": f.id,
     } for f in failures]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
+        "Întrebare": st.column_config.TextColumn(width="medium", pinned=True),
+        "Loc": st.column_config.TextColumn(width="small"),
+        "Abținere": st.column_config.TextColumn(width="small"),
+    })
+    _open_in_chat([f.question for f in failures if not f.error])
+
+
+def _open_in_chat(questions: list[str]) -> None:
+    """A failing question asked again in the staff chat, with its scores and decision."""
+    if not questions:
+        return
+    cols = st.columns([3, 1], vertical_alignment="bottom")
+    chosen = cols[0].selectbox("Deschideți o întrebare greșită în chat", questions, key="eval_open")
+    if cols[1].button("Deschide în chat", icon=":material/forum:", key="eval_open_button"):
+        ask_on_its_own(chosen)
+        st.switch_page(STAFF_PAGE)
 
 
 def _line_errors(evaluation: Evaluation) -> None:
@@ -179,7 +203,7 @@ def _gdpr_map() -> None:
     """What the policy says and leaves out, topic by topic: needs no question set."""
     entries = coverage_map(loaded.engine)
     missing = [e for e in entries if not e.covered]
-    st.subheader("Harta acoperirii GDPR")
+    st.header("Harta acoperirii GDPR")
     st.caption(f"Politica tratează {len(entries) - len(missing)} din {len(entries)} teme. "
                "Temele lipsă sunt cele la care asistentul răspunde „Politica nu spune …”.")
     rows = [{"Temă": e.name, "Acoperită": "da" if e.covered else "nu",
@@ -194,6 +218,7 @@ st.markdown("Rulați un set de întrebări de test și vedeți cât de des găse
 
 _gdpr_map()
 st.divider()
+st.header("Rulați un set de întrebări")
 chosen = _questions()
 k = st.slider("Secțiuni păstrate pe întrebare (k)", 1, max(5, len(loaded.sections)), 5, key="eval_k")
 if chosen is not None:
@@ -223,7 +248,7 @@ if chosen is not None:
 if "evaluation" in st.session_state:
     name, result = st.session_state["evaluation"]
     st.divider()
-    st.markdown(f"##### Rezultatele pentru `{name.replace('`', '')}`")
+    st.header(f"Rezultatele pentru {md_escape(name)}")
     _summary(result)
     _coverage(result)
     _failures(result)
@@ -232,7 +257,9 @@ if "evaluation" in st.session_state:
     cols[0].download_button("Descarcă raportul (HTML)", render_report(result, f"Evaluare: {name}",
                                                                          coverage_html(coverage_map(loaded.engine))),
                             file_name="evaluare.html", mime="text/html", icon=":material/description:",
+                            type="primary", on_click="ignore",
                             help="Un singur fișier, se deschide în browser și fără internet.")
     cols[1].download_button("Descarcă rezultatele (JSON)",
                             json.dumps(result.to_json(), ensure_ascii=False, indent=1),
-                            file_name="evaluare.json", mime="application/json", icon=":material/download:")
+                            file_name="evaluare.json", mime="application/json", icon=":material/download:",
+                            on_click="ignore")

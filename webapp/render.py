@@ -48,6 +48,25 @@ CSS = """
 .pp-details summary { cursor: pointer; font-size: .85rem; opacity: .8; margin: .1rem 0 .3rem; }
 .pp-details .pp-section { padding: .2rem 0 .4rem .9rem; }
 [data-testid="stChatMessage"] { scroll-margin-top: 4.5rem; }
+/* Accessibility: a visually hidden live region (webapp/a11y.py); text at least 4.5:1 against white
+   (Streamlit's captions are #31333F at 60 % opacity: 2.9:1 measured by axe). */
+.pp-sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
+              clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0; }
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
+[data-testid="stWidgetLabel"] [data-testid="stCaptionContainer"] { color: #50525c; opacity: 1; }
+.pp-cite, .pp-details summary { opacity: 1; color: #4b4e58; }
+.pp-cite a { color: #1f5fae; }
+.pp-gap { opacity: 1; color: #5c5f69; }
+/* The staff scores table wraps to the width it has, phone included. */
+.pp-scores { width: 100%; border-collapse: collapse; font-size: .85rem; margin: .3rem 0; }
+.pp-scores caption { text-align: left; font-size: .8rem; color: #50525c; padding-bottom: .2rem; }
+.pp-scores th, .pp-scores td { border-bottom: 1px solid #d9dbe1; padding: .25rem .4rem; text-align: left;
+                               vertical-align: top; overflow-wrap: anywhere; }
+.pp-scores th { font-weight: 600; }
+.pp-scores .pp-num { text-align: right; white-space: nowrap; }
+@media (max-width: 640px) { .pp-scores .pp-detail { display: none; } }  /* a phone keeps Loc, Secțiune, Scor */
+/* The copy button of a code box is always visible (a phone has no hover). */
+[data-testid="stCode"] > div { opacity: 1 !important; visibility: visible !important; }
 </style>
 """
 
