@@ -80,7 +80,12 @@ def test_1_section_titles_in_the_evaluare_warning_are_escaped(fake_embedder, tmp
     build_fake(corpus, tmp_path / "index")
     monkeypatch.setenv("PRIVACY_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("PRIVACY_CORPUS_DIR", str(corpus))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    from webapp.access import STAFF
+
+    monkeypatch.setenv("PRIVACY_STAFF_TOKEN", "un-jeton-de-test-destul-de-lung")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state[STAFF] = True     # Evaluare is a staff page (issue 11)
+    at.run()
     at.switch_page("webapp/eval_page.py").run()
     at.radio[0].set_value("Un fișier încărcat").run()
     unknown = line(id="q2", expected_sections=["Nu există ![x](http://evil.example/y.png)"])
