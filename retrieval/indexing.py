@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,14 @@ from .chunking import chunk_sections
 from .embeddings import DEFAULT_MODEL, Embedder, get_embedder
 from .lexical import LexicalIndex
 from .pages import load_corpus
+from .records import write_records
 from .store import (
+    ANN_MIN_CHUNKS,
     FORMAT_VERSION,
     Progress,
     chunker_settings,
     corpus_fingerprint,
-    flat_ip,
+    hnsw_index,
     publish,
     write_generation,
     write_json,
@@ -116,19 +119,26 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
     lexical = LexicalIndex.build([" › ".join(sections[c.section].path) + "\n" + c.text for c in chunks])
 
     metadata = {
-        "sections": [s.to_json() for s in sections],
-        "chunks": [{"section": c.section, "text": c.text, "start": c.start, "context": c.context} for c in chunks],
-        "units": [u.to_json() for u in units],
         "example_topics": example_topics,
+        "covered_topics": sorted({t for s in sections for t in s.topics}),
         "pages": {p.source: {"title": p.title, "url": p.url, "contact": p.contact} for p in pages},
     }
-    generation = write_generation(index_dir, {
+    files: dict[str, Callable[[Path], None]] = {
         "metadata.json": lambda path: write_json(path, metadata),
-        "chunks.faiss": lambda path: faiss.write_index(flat_ip(chunk_vectors), str(path)),
-        "units.faiss": lambda path: faiss.write_index(flat_ip(unit_vectors), str(path)),
+        "sections.jsonl": lambda path: write_records(path, (s.to_json() for s in sections)),
+        "chunks.jsonl": lambda path: write_records(path, ({"section": c.section, "text": c.text, "start": c.start,
+                                                            "context": c.context} for c in chunks)),
+        "units.jsonl": lambda path: write_records(path, (u.to_json() for u in units)),
+        "chunk_section.npy": lambda path: np.save(path, np.array([c.section for c in chunks], np.int32)),
+        "unit_section.npy": lambda path: np.save(path, np.array([u.section for u in units], np.int32)),
+        "chunks.npy": lambda path: np.save(path, _rows(chunk_vectors, embedder.dim), allow_pickle=False),
+        "units.npy": lambda path: np.save(path, _rows(unit_vectors, embedder.dim), allow_pickle=False),
         "examples.npy": lambda path: np.save(path, example_vectors, allow_pickle=False),
         "bm25": lambda path: lexical.save(path),
-    })
+    }
+    if len(chunks) >= ANN_MIN_CHUNKS:
+        files["chunks.hnsw"] = lambda path: faiss.write_index(hnsw_index(chunk_vectors), str(path))
+    generation = write_generation(index_dir, files)
     cache.save()
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -145,3 +155,8 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
     publish(index_dir, manifest)
     plain: dict[str, Any] = json.loads(json.dumps(manifest))  # as read_manifest would return it
     return plain
+
+
+def _rows(vectors: np.ndarray, dim: int) -> np.ndarray:
+    """float32, C-contiguous, (n, dim) even when n = 0: what the loader maps."""
+    return np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, dim)

@@ -76,8 +76,9 @@ class LexicalIndex:
         self._bm25.save(str(directory), allow_pickle=False)
 
     @classmethod
-    def load(cls, directory: Path) -> LexicalIndex:
-        return cls(bm25s.BM25.load(str(directory), allow_pickle=False))
+    def load(cls, directory: Path, mmap: bool = False) -> LexicalIndex:
+        """`mmap`: the score arrays stay on disk, paged in as questions touch them (flat load, shared pages)."""
+        return cls(bm25s.BM25.load(str(directory), allow_pickle=False, mmap=mmap))
 
     @property
     def size(self) -> int:

@@ -1,0 +1,153 @@
+"""Which sections a question is scored on, and per-unit facts computed only when a question needs them.
+
+Small corpora (up to EXACT_SECTIONS sections, every policy we have) are scored
+whole, exactly as before. Above that, a question scores only a pool of candidate
+sections: those owning the top chunks by cosine (exact scan, or HNSW from
+store.ANN_MIN_CHUNKS chunks) and by BM25, plus a fixed sample of "anchor"
+sections whose only job is to stand in for the whole corpus in the min-max
+normalisation of dense scores, so the fused score of a candidate is close to the
+one an exhaustive scoring would give it. bench/scale.py measures the agreement
+(top-1 section equal to the exhaustive scoring's) at every size.
+
+The per-unit views (`UnitTexts`, `UnitTerms`, `SectionUnits`, `ListItems`) replace
+lists built for every unit at load: at 100,000 sections those were ~500k Python
+objects, which made load slow and garbage-collector pauses long (issue 12).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar, overload
+
+import numpy as np
+
+from .chunking import Unit
+from .lexical import terms
+from .store import LoadedIndex
+
+EXACT_SECTIONS = 2_000   # up to here every section is scored (≤ 20 ms warm ask at 1,000 sections)
+DENSE_CHUNKS = 100       # top chunks by cosine whose sections become candidates
+LEXICAL_CHUNKS = 100     # top chunks by BM25 whose sections become candidates
+ANCHORS = 256            # sections always scored, for the dense min-max
+
+T = TypeVar("T")
+
+
+def spans(owners: np.ndarray, sections: np.ndarray) -> list[range]:
+    """Rows of each given section in a per-row owner array sorted by section (chunks and units are)."""
+    lo = np.searchsorted(owners, sections, side="left")
+    hi = np.searchsorted(owners, sections, side="right")
+    return [range(int(a), int(b)) for a, b in zip(lo, hi, strict=True)]
+
+
+def pool(index: LoadedIndex, vector: np.ndarray, chunk_lexical: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+    """Sorted ids of the sections worth scoring for this question (see module docstring)."""
+    n_chunks = len(index.chunk_section)
+    parts = [anchors]
+    if n_chunks:
+        if index.chunk_ann is not None:
+            _, ids = index.chunk_ann.search(vector[None, :].astype(np.float32), DENSE_CHUNKS)
+            dense_ids = ids[0][ids[0] >= 0]
+        else:
+            cos = index.chunk_matrix @ vector
+            dense_ids = _top(cos, DENSE_CHUNKS)
+        lexical_ids = _top(chunk_lexical, LEXICAL_CHUNKS)
+        lexical_ids = lexical_ids[chunk_lexical[lexical_ids] > 0]
+        parts += [index.chunk_section[dense_ids], index.chunk_section[lexical_ids]]
+    return np.unique(np.concatenate(parts).astype(np.int64))
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    if len(scores) <= k:
+        return np.arange(len(scores))
+    return np.argpartition(-scores, k)[:k]
+
+
+def anchor_sections(n_sections: int) -> np.ndarray:
+    return np.unique(np.linspace(0, n_sections - 1, min(ANCHORS, n_sections)).astype(np.int64)) \
+        if n_sections else np.zeros(0, np.int64)
+
+
+class _Lazy(Sequence[T]):
+    """A list whose items are computed on first use and kept (a bounded working set in practice)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._done: dict[int, T] = {}
+
+    def _compute(self, i: int) -> T:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return self._size
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[T]: ...
+
+    def __getitem__(self, i: int | slice) -> T | list[T]:
+        if isinstance(i, slice):
+            return [self[n] for n in range(*i.indices(self._size))]
+        if not -self._size <= i < self._size:
+            raise IndexError(i)
+        i = int(i) % self._size
+        value = self._done.get(i)
+        if value is None:
+            value = self._done[i] = self._compute(i)
+        return value
+
+
+class UnitTexts(_Lazy[str]):
+    def __init__(self, index: LoadedIndex) -> None:
+        super().__init__(len(index.units))
+        self._index = index
+
+    def _compute(self, i: int) -> str:
+        unit = self._index.units[i]
+        return unit.text_in(self._index.sections[unit.section].text)
+
+
+class UnitTerms(_Lazy[frozenset[str]]):
+    def __init__(self, texts: UnitTexts) -> None:
+        super().__init__(len(texts))
+        self._texts = texts
+
+    def _compute(self, i: int) -> frozenset[str]:
+        return frozenset(terms(self._texts[i]))
+
+
+class SectionUnits(_Lazy[list[int]]):
+    """Unit ids of each section, in page order."""
+
+    def __init__(self, index: LoadedIndex) -> None:
+        super().__init__(len(index.sections))
+        self._owners = index.unit_section
+
+    def _compute(self, i: int) -> list[int]:
+        return list(spans(self._owners, np.array([i]))[0])
+
+
+class ListItems:
+    """`get(unit)`: the list items a unit introduces (or a parent item's sub-items), computed per section."""
+
+    def __init__(self, units: Sequence[Unit], section_units: SectionUnits) -> None:
+        self._units = units
+        self._section_units = section_units
+        self._done: dict[int, dict[int, list[int]]] = {}
+
+    def _of_section(self, section: int) -> dict[int, list[int]]:
+        found = self._done.get(section)
+        if found is None:
+            found = {}
+            for i in self._section_units[section]:
+                unit = self._units[i]
+                if unit.intro is not None and unit.kind == "item" and unit.marker:
+                    found.setdefault(unit.intro, []).append(i)
+            self._done[section] = found
+        return found
+
+    def get(self, unit: int, default: list[int] | None = None) -> list[int]:
+        if not 0 <= unit < len(self._units):
+            return [] if default is None else default
+        items = self._of_section(self._units[unit].section).get(unit)
+        return items if items is not None else ([] if default is None else default)
