@@ -365,7 +365,7 @@ def _tune_for_latency() -> None:
         import faiss
         from threadpoolctl import threadpool_limits
 
-        faiss.omp_set_num_threads(1)
-        threadpool_limits(1)
+        faiss.omp_set_num_threads(1)      # faiss' own OpenMP runtime (the model has another, left alone:
+        threadpool_limits(1, user_api="blas")  # limiting it would also slow a rebuild in this process)
     gc.collect()
     gc.freeze()
