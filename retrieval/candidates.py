@@ -86,6 +86,10 @@ class _Lazy(Sequence[T]):
     def __getitem__(self, i: slice) -> list[T]: ...
 
     def __getitem__(self, i: int | slice) -> T | list[T]:
+        if type(i) is int:   # hot path
+            found = self._done.get(i)
+            if found is not None:
+                return found
         if isinstance(i, slice):
             return [self[n] for n in range(*i.indices(self._size))]
         if not -self._size <= i < self._size:

@@ -47,10 +47,11 @@ class Records(Sequence[T], Generic[T]):
                 raise ValueError(f"{path.name}: size does not match its offsets")
             self._data: mmap.mmap | bytes = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
         self._make = make
+        self._n = len(self._offsets) - 1
         self._parsed: dict[int, T] = {}
 
     def __len__(self) -> int:
-        return len(self._offsets) - 1
+        return self._n
 
     @overload
     def __getitem__(self, i: int) -> T: ...
@@ -58,12 +59,15 @@ class Records(Sequence[T], Generic[T]):
     def __getitem__(self, i: slice) -> list[T]: ...
 
     def __getitem__(self, i: int | slice) -> T | list[T]:
+        if type(i) is int:   # hot path: answers read the same few records many times a question
+            record = self._parsed.get(i)
+            if record is not None:
+                return record
         if isinstance(i, slice):
-            return [self[n] for n in range(*i.indices(len(self)))]
-        n = len(self)
-        if not -n <= i < n:
+            return [self[n] for n in range(*i.indices(self._n))]
+        if not -self._n <= i < self._n:
             raise IndexError(i)
-        i = int(i) % n
+        i = int(i) % self._n
         record = self._parsed.get(i)
         if record is None:
             start, end = int(self._offsets[i]), int(self._offsets[i + 1])
