@@ -308,6 +308,7 @@ def main() -> None:
     options.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10_000, 100_000])
     options.add_argument("--real-up-to", type=int, default=100)
     options.add_argument("--work", type=Path, default=Path("/tmp/scale-bench"))
+    options.add_argument("--out", type=Path, default=ROOT / "artifacts" / "scale_bench.json")
     options.add_argument("--child", nargs=3)
     options.add_argument("--stand-in", action="store_true")
     args = options.parse_args()
@@ -327,7 +328,7 @@ def main() -> None:
         started = time.perf_counter()
         rows.append(measure(size, args.work, size <= args.real_up_to, cost))
         print(json.dumps(rows[-1]), f"({time.perf_counter() - started:.0f} s, load {os.getloadavg()})", flush=True)
-        out = ROOT / "artifacts" / "scale_bench.json"
+        out = args.out
         out.parent.mkdir(exist_ok=True)
         out.write_text(json.dumps({"model_cost": cost, "rows": rows}, indent=1), encoding="utf-8")
     print(table(rows, cost))
