@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .candidates import EXACT_SECTIONS, ListItems, SectionUnits, UnitTerms, UnitTexts, anchor_sections, pool, spans
+from .candidates import EXACT_SECTIONS, Anchors, ListItems, SectionUnits, UnitTerms, UnitTexts, pool, spans
 from .embeddings import Embedder, get_embedder
 from .errors import QuestionError
 from .lexical import terms, word_keys
@@ -176,7 +176,7 @@ class Engine:
         self.list_items = ListItems(index.units, self.section_units)
         self.covered_topics = set(index.covered_topics)
         self.exact_below = EXACT_SECTIONS   # corpora with more sections score a candidate pool
-        self._anchors = anchor_sections(n)
+        self._anchors = Anchors(index)
         self._example_topics = np.array(index.example_topics)
         self._topic_ids = sorted(set(index.example_topics))
 
@@ -292,7 +292,7 @@ class Engine:
         """Dense, lexical and fused scores of a candidate pool only (candidates.py), laid out like the
         exhaustive arrays (zeros outside the pool) so the reranking below reads them the same way."""
         index, s = self.index, self.settings
-        ids = pool(index, vector, chunk_lexical, self._anchors)
+        ids = pool(index, vector, chunk_lexical)
         chunk_rows, unit_rows = spans(self._chunk_section, ids), spans(self._unit_section, ids)
         chunks = np.fromiter((r for rows in chunk_rows for r in rows), np.int64)
         units = np.fromiter((r for rows in unit_rows for r in rows), np.int64)
@@ -302,7 +302,11 @@ class Engine:
         best_chunk, lexical_local = _group_max(chunk_cos, local, len(ids)), _group_max(
             chunk_lexical[chunks], local, len(ids))
         best_unit = _group_max(pool_unit_cos, np.searchsorted(ids, self._unit_section[units]), len(ids))
-        fused_local = fuse(best_chunk + best_unit, lexical_local, s)
+        dense = best_chunk + best_unit
+        # The sections left out would lower the dense minimum that min-max fusion divides by: stand in
+        # for them with the minimum expected of all sections, extrapolated from fixed anchor sections.
+        floor = min(self._anchors.expected_minimum(vector), float(dense.min()) if len(dense) else 0.0)
+        fused_local = fuse(np.append(dense, floor), np.append(lexical_local, 0.0), s)[:-1]
         unit_cos = np.zeros(len(self._unit_section), np.float32)
         unit_cos[units] = pool_unit_cos
         lexical = np.zeros(self._n_sections, np.float32)
