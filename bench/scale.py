@@ -311,6 +311,9 @@ def main() -> None:
     options.add_argument("--out", type=Path, default=ROOT / "artifacts" / "scale_bench.json")
     options.add_argument("--child", nargs=3)
     options.add_argument("--stand-in", action="store_true")
+    options.add_argument("--serve-only", action="store_true",
+                         help="re-measure load/ask/RSS/agreement/cold/disk of indexes already in --work, "
+                              "keeping the build figures of --out")
     args = options.parse_args()
     if args.child:
         what, corpus, index = args.child
@@ -320,6 +323,18 @@ def main() -> None:
             print(json.dumps(serve(Path(index), load_questions(), args.stand_in)))
         return
 
+    if args.serve_only:
+        saved = json.loads(args.out.read_text(encoding="utf-8"))
+        for row in saved["rows"]:
+            if row["sections"] in args.sizes:
+                corpus, index = args.work / f"corpus-{row['sections']}", args.work / f"index-{row['sections']}"
+                row["serve"] = _in_child("serve", corpus, index, row["vectors"] == "stand-in")
+                row["cold_ask_s"] = cold_ask(index)
+                row["disk_mb"] = disk_mb(index, skip="cache")
+                print(json.dumps(row["serve"]), f"cold {row['cold_ask_s']:.2f} s, load {os.getloadavg()}", flush=True)
+        args.out.write_text(json.dumps(saved, indent=1), encoding="utf-8")
+        print(table(saved["rows"], saved["model_cost"]))
+        return
     args.work.mkdir(parents=True, exist_ok=True)
     cost = model_cost([line for _, lines in real_sections()[:40] for line in lines][:48])
     print(f"uptime: {os.getloadavg()}; model: {cost}", flush=True)
