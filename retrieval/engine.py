@@ -29,7 +29,17 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .candidates import EXACT_SECTIONS, Anchors, ListItems, SectionUnits, UnitTerms, UnitTexts, pool, spans
+from .candidates import (
+    EXACT_SECTIONS,
+    Anchors,
+    ListItems,
+    SectionUnits,
+    UnitTerms,
+    UnitTexts,
+    pool,
+    read_rows,
+    spans,
+)
 from .embeddings import Embedder, get_embedder
 from .errors import QuestionError
 from .lexical import terms, word_keys
@@ -296,8 +306,8 @@ class Engine:
         chunk_rows, unit_rows = spans(self._chunk_section, ids), spans(self._unit_section, ids)
         chunks = np.fromiter((r for rows in chunk_rows for r in rows), np.int64)
         units = np.fromiter((r for rows in unit_rows for r in rows), np.int64)
-        chunk_cos = np.asarray(index.chunk_matrix[chunks] @ vector, dtype=np.float32)
-        pool_unit_cos = np.asarray(index.unit_matrix[units] @ vector, dtype=np.float32)
+        chunk_cos = np.asarray(read_rows(index.chunk_matrix, chunk_rows) @ vector, dtype=np.float32)
+        pool_unit_cos = np.asarray(read_rows(index.unit_matrix, unit_rows) @ vector, dtype=np.float32)
         local = np.searchsorted(ids, self._chunk_section[chunks])
         best_chunk, lexical_local = _group_max(chunk_cos, local, len(ids)), _group_max(
             chunk_lexical[chunks], local, len(ids))
