@@ -21,6 +21,7 @@ questions alike, so a cosine threshold alone cannot decide. Two signals do:
 """
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,6 +29,17 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .candidates import (
+    EXACT_SECTIONS,
+    Anchors,
+    ListItems,
+    SectionUnits,
+    UnitTerms,
+    UnitTexts,
+    pool,
+    read_rows,
+    spans,
+)
 from .embeddings import Embedder, get_embedder
 from .errors import QuestionError
 from .lexical import terms, word_keys
@@ -40,6 +52,7 @@ MAX_QUESTION_CHARS = 2000      # longer is refused with a message (the chat box 
 # characters, 67 ms at 300, 612 ms at 2,000: bench/question_cost.py, load average 9);
 # the longest question of every real set is 77 characters, so 300 keeps all of them whole.
 SCORED_QUESTION_CHARS = 300
+MAX_HITS = 100   # sections a retrieval ranks (k is at most 50): never one object per section of a large corpus
 CONTACT_ENV = "PRIVACY_CONTACT"
 Fusion = Literal["weighted", "rrf", "dense", "lexical"]
 
@@ -196,19 +209,18 @@ class Engine:
         self.settings = settings
         self.taxonomy = taxonomy or load_taxonomy(self.language.folder / "topics.yaml")
         n = len(index.sections)
-        self._chunk_section = np.array([c.section for c in index.chunks], dtype=np.int64)
-        self._unit_section = np.array([u.section for u in index.units], dtype=np.int64)
+        self._chunk_section = np.asarray(index.chunk_section, dtype=np.int64)
+        self._unit_section = np.asarray(index.unit_section, dtype=np.int64)
         self._n_sections = n
-        # Per-unit facts every question needs, computed once here, off the per-question path.
-        self.unit_text = [u.text_in(index.sections[u.section].text) for u in index.units]
-        self.unit_terms = [frozenset(terms(t, self.language)) for t in self.unit_text]
-        self.section_units: list[list[int]] = [[] for _ in range(n)]
-        self.list_items: dict[int, list[int]] = {}
-        for i, unit in enumerate(index.units):
-            self.section_units[unit.section].append(i)
-            if unit.intro is not None and unit.kind == "item" and unit.marker:
-                self.list_items.setdefault(unit.intro, []).append(i)
-        self.covered_topics = {t for s in index.sections for t in s.topics}
+        # Per-unit facts, computed the first time a question needs them (candidates.py): nothing
+        # here is proportional to the corpus, so load stays flat up to 100,000 sections.
+        self.unit_text = UnitTexts(index)
+        self.unit_terms = UnitTerms(self.unit_text, self.language)
+        self.section_units = SectionUnits(index)
+        self.list_items = ListItems(index.units, self.section_units)
+        self.covered_topics = set(index.covered_topics)
+        self.exact_below = EXACT_SECTIONS   # corpora with more sections score a candidate pool
+        self._anchors = Anchors(index)
         self._example_topics = np.array(index.example_topics)
         self._topic_ids = sorted(set(index.example_topics))
         self._unit_topic: dict[tuple[int, str], bool] = {}   # (unit, topic) -> unit matches the topic's cues
@@ -218,7 +230,9 @@ class Engine:
         from .store import load_index
 
         loaded = load_index(index_dir)
-        return cls(loaded, get_embedder(loaded.manifest["model"]), settings)
+        engine = cls(loaded, get_embedder(loaded.manifest["model"]), settings)
+        _tune_for_latency()
+        return engine
 
     def with_settings(self, **changes: Any) -> Engine:
         """Same index and model, other knobs (used by the benchmarks)."""
@@ -291,22 +305,21 @@ class Engine:
         index = self.index
         s = self.settings
 
-        chunk_scores, chunk_ids = index.chunk_vectors.search(vector[None, :], index.chunk_vectors.ntotal)
-        chunk_cos = np.zeros(len(index.chunks), dtype=np.float32)
-        chunk_cos[chunk_ids[0]] = chunk_scores[0]
-        unit_cos = index.unit_matrix @ vector
-        best_chunk = self._per_section_max(chunk_cos, self._chunk_section)
-        best_unit_cos = self._per_section_max(unit_cos, self._unit_section)
-        dense = best_chunk + best_unit_cos
-
         query_terms = terms(text, self.language)
-        lexical = self._per_section_max(index.lexical.scores(query_terms), self._chunk_section)
-        fused = fuse(dense, lexical, s)
-        if s.title_weight and len(index.title_matrix):
-            # Real policies title sections with the very question ("Cine primește datele mele?"):
-            # dev hit@1 0.891 -> 0.899, test 0.847 -> 0.854, hit@3 +0.008 on test.
-            fused = fused + s.title_weight * _minmax(index.title_matrix @ vector)
-        order = [int(i) for i in np.argsort(-fused, kind="stable")]
+        chunk_lexical = index.lexical.scores(query_terms)
+        if self._n_sections <= self.exact_below:
+            unit_cos = index.unit_matrix @ vector
+            best_chunk = self._per_section_max(index.chunk_matrix @ vector, self._chunk_section)
+            best_unit_cos = self._per_section_max(unit_cos, self._unit_section)
+            lexical = self._per_section_max(chunk_lexical, self._chunk_section)
+            fused = fuse(best_chunk + best_unit_cos, lexical, s)
+            if s.title_weight:
+                # Real policies title sections with the very question ("Cine primește datele mele?"):
+                # dev hit@1 0.891 -> 0.899, test 0.847 -> 0.854, hit@3 +0.008 on test.
+                fused = fused + s.title_weight * _minmax(index.title_matrix @ vector)
+            order = [int(i) for i in _ranked(fused, MAX_HITS)]
+        else:
+            unit_cos, lexical, fused, order = self._score_pool(vector, chunk_lexical)
 
         guess = self.classify(text, vector)
         candidates = order[:max(1, s.candidates)]
@@ -319,7 +332,7 @@ class Engine:
         if s.rerank:
             candidates = sorted(candidates, key=lambda c: -best.get(c, (float(fused[c]), -1))[0])
         hits = []
-        for sec in candidates + order[len(candidates):]:
+        for sec in candidates + order[len(candidates):MAX_HITS]:
             score, unit = best.get(sec, (float(fused[sec]), -1))
             hits.append(SectionHit(sec, score if s.rerank else float(fused[sec]), float(fused[sec]), unit,
                                    float(unit_cos[unit]) if unit >= 0 else 0.0, float(lexical[sec])))
@@ -328,6 +341,36 @@ class Engine:
         evidence = Evidence(coverage, hits[0].unit_cosine, guess, reason)
         return Retrieval(text, hits, reason != "answered", evidence, vector, unit_scores, tuple(query_terms),
                          shortened)
+
+    def _score_pool(self, vector: np.ndarray, chunk_lexical: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+        """Dense, lexical and fused scores of a candidate pool only (candidates.py), laid out like the
+        exhaustive arrays (zeros outside the pool) so the reranking below reads them the same way."""
+        index, s = self.index, self.settings
+        ids = pool(index, vector, chunk_lexical)
+        chunk_rows, unit_rows = spans(self._chunk_section, ids), spans(self._unit_section, ids)
+        chunks = np.fromiter((r for rows in chunk_rows for r in rows), np.int64)
+        units = np.fromiter((r for rows in unit_rows for r in rows), np.int64)
+        chunk_cos = np.asarray(read_rows(index.chunk_matrix, chunk_rows) @ vector, dtype=np.float32)
+        pool_unit_cos = np.asarray(read_rows(index.unit_matrix, unit_rows) @ vector, dtype=np.float32)
+        local = np.searchsorted(ids, self._chunk_section[chunks])
+        best_chunk, lexical_local = _group_max(chunk_cos, local, len(ids)), _group_max(
+            chunk_lexical[chunks], local, len(ids))
+        best_unit = _group_max(pool_unit_cos, np.searchsorted(ids, self._unit_section[units]), len(ids))
+        dense = best_chunk + best_unit
+        # The sections left out would lower the dense minimum that min-max fusion divides by: stand in
+        # for them with the minimum expected of all sections, extrapolated from fixed anchor sections.
+        floor = min(self._anchors.expected_minimum(vector), float(dense.min()) if len(dense) else 0.0)
+        fused_local = fuse(np.append(dense, floor), np.append(lexical_local, 0.0), s)[:-1]
+        if s.title_weight:   # as in the exhaustive path, over the pool's own titles
+            fused_local = fused_local + s.title_weight * _minmax(np.asarray(index.title_matrix[ids]) @ vector)
+        unit_cos = np.zeros(len(self._unit_section), np.float32)
+        unit_cos[units] = pool_unit_cos
+        lexical = np.zeros(self._n_sections, np.float32)
+        lexical[ids] = lexical_local
+        fused = np.zeros(self._n_sections, fused_local.dtype)
+        fused[ids] = fused_local
+        return unit_cos, lexical, fused, [int(ids[i]) for i in _ranked(fused_local, MAX_HITS)]
 
     def _unit_scores(self, candidates: list[int], unit_cos: np.ndarray, fused: np.ndarray,
                      query_words: list[tuple[str, ...]], guess: TopicGuess) -> dict[int, float]:
@@ -370,3 +413,34 @@ class Engine:
             hit = bool(found and any(c.search(folded) for c in found.section_cues))
             self._unit_topic[key] = hit
         return hit
+
+def _group_max(values: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
+    out = np.full(n, -np.inf, dtype=np.float32)
+    np.maximum.at(out, groups, values)
+    out[np.isinf(out)] = 0.0
+    return out
+
+
+def _ranked(scores: np.ndarray, limit: int) -> np.ndarray:
+    """Indices of the best `limit` scores, best first, ties in index order (as a stable full sort)."""
+    if len(scores) <= limit:
+        return np.argsort(-scores, kind="stable")
+    top = np.argpartition(-scores, limit)[:limit]
+    return top[np.lexsort((top, -scores[top]))]
+
+
+def _tune_for_latency() -> None:
+    """One BLAS/OpenMP thread for a question's matrix-vector products, unless the user set a count.
+
+    Under load (2 cores shared) multi-threaded BLAS made the sentence product 3.6x slower
+    than one thread (issue 12); one question never has enough work to share. Then
+    `gc.freeze()`: the objects made by loading are never collected, so later collections
+    walk only a question's own garbage (p95 3.6x lower at 20,000 sections).
+    """
+    if not os.environ.get("OMP_NUM_THREADS"):
+        import faiss
+        from threadpoolctl import threadpool_limits
+
+        faiss.omp_set_num_threads(1)      # faiss' own OpenMP runtime (the model has another, left alone:
+        threadpool_limits(1, user_api="blas")  # limiting it would also slow a rebuild in this process)
+    gc.freeze()   # no gc.collect() first: it cost 0.16 s of a cold CLI ask, for a little garbage kept

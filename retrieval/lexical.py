@@ -70,8 +70,9 @@ class LexicalIndex:
         self._bm25.save(str(directory), allow_pickle=False)
 
     @classmethod
-    def load(cls, directory: Path, language: Language | None = None) -> LexicalIndex:
-        return cls(bm25s.BM25.load(str(directory), allow_pickle=False), language)
+    def load(cls, directory: Path, language: Language | None = None, mmap: bool = False) -> LexicalIndex:
+        """`mmap`: the score arrays stay on disk, paged in as questions touch them (flat load, shared pages)."""
+        return cls(bm25s.BM25.load(str(directory), allow_pickle=False, mmap=mmap), language)
 
     def consistent(self) -> bool:
         """Do the stored matrix's document ids and term columns fit its own sizes?"""

@@ -6,10 +6,17 @@ this module only knows files.
 Layout of `index/`:
     manifest.json          format version, model, dimension, chunker, corpus fingerprint,
                            and which generation folder is current
-    gen-<id>/metadata.json sections, chunks and quotable units (JSON, no pickle)
-    gen-<id>/chunks.faiss  dense vectors of chunks (inner product = cosine)
-    gen-<id>/units.faiss   dense vectors of quotable units
-    gen-<id>/bm25/         bm25s lexical index over chunks
+    gen-<id>/metadata.json pages, covered topics, taxonomy example topics (small JSON)
+    gen-<id>/{sections,chunks,units}.jsonl  one record a line, + `.offsets.npy`, read lazily (records.py)
+    gen-<id>/{chunk,unit}_section.npy        owning section of each chunk / unit (int32)
+    gen-<id>/chunks.npy, units.npy           dense vectors (float32, inner product = cosine), memory-mapped
+    gen-<id>/chunks.hnsw   FAISS HNSW graph over chunk vectors, only for large corpora (ANN_MIN_CHUNKS)
+    gen-<id>/bm25/         bm25s lexical index over chunks, memory-mapped
+    cache/<model>.npz      embedding cache (indexing.py), shared by successive builds
+
+Loading is flat in the corpus size (issue 12): vectors, offsets and BM25 arrays
+are memory-mapped, so the OS reads only the pages a question touches and every
+process serving one index shares them; records are parsed on first use.
 
 A build writes a fresh generation folder, then swaps `manifest.json` with one
 atomic `os.replace`. A crash at any moment leaves the previous manifest pointing
@@ -35,8 +42,8 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,10 +57,17 @@ from .errors import BrokenIndexError, IndexWriteError, RetrievalError
 from .language import load_language
 from .lexical import LexicalIndex
 from .pages import Section, corpus_files
+from .records import Records
 from .topics import load_taxonomy
 
-# 5: section title vectors; 4: per-file checksums; 3: plain-text sections, unit offsets, topics, example vectors
+# 3: plain-text sections from a markdown parser, unit offsets, topics, example vectors
+# 4: lazy JSON-lines records, memory-mapped .npy vectors, HNSW for large corpora (issue 12)
+# 5: + per-file checksums in the manifest (issue 10), section title vectors
 FORMAT_VERSION = 5
+ANN_MIN_CHUNKS = 50_000  # from here a chunk search scans a HNSW graph instead of every vector (bench/scale.py)
+HNSW_M = 16              # graph degree: 32 doubled the build time for no measured recall gain at k = 100
+HNSW_EF_SEARCH = 128
+FULL_CHECK_MAX_SECTIONS = 2_000  # below this every record is checked at load; above, ids by array only
 MANIFEST = "manifest.json"
 PENDING = ".pending-"   # + generation name: renamed into place, manifest not swapped yet
 _GENERATION = re.compile(r"gen-[0-9A-Za-z-]{1,64}")
@@ -63,16 +77,25 @@ Progress = Callable[[int, int, str], None]
 @dataclass
 class LoadedIndex:
     manifest: dict[str, Any]
-    sections: list[Section]
-    chunks: list[Chunk]
-    units: list[Unit]
-    chunk_vectors: faiss.Index
-    unit_matrix: np.ndarray
+    sections: Sequence[Section]         # lazy (records.py): a record is parsed when first used
+    chunks: Sequence[Chunk]
+    units: Sequence[Unit]
+    chunk_matrix: np.ndarray            # memory-mapped float32, one row a chunk
+    unit_matrix: np.ndarray             # memory-mapped float32, one row a unit
     lexical: LexicalIndex
     example_matrix: np.ndarray          # taxonomy example questions, embedded by the index's model
     example_topics: list[str]           # topic id of each example row ("offtopic" for non-privacy ones)
     pages: dict[str, dict[str, str]]    # source -> {"title", "url", "contact"}
     title_matrix: np.ndarray            # each section's own heading, embedded as a query (one row a section)
+    chunk_section: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # owner of each chunk
+    unit_section: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))   # owner of each unit
+    covered_topics: frozenset[str] = frozenset()   # topics some section is labelled with
+    chunk_ann: faiss.Index | None = None  # HNSW over chunk_matrix for large corpora, else None (exact)
+
+    @property
+    def chunk_vectors(self) -> faiss.Index:
+        """An exact FAISS index over the chunk vectors (built on demand; for tools and tests)."""
+        return flat_ip(np.asarray(self.chunk_matrix))
 
 
 def corpus_fingerprint(corpus_dir: Path) -> dict[str, Any]:
@@ -157,6 +180,20 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
     return manifest
 
 
+# sha256 of a file already hashed by this process, by (path, size, mtime, inode): a generation is hashed
+# once per process, not at every freshness check (a 100,000-section index is hundreds of MB).
+_HASHED: dict[tuple[str, int, int, int], str] = {}
+
+
+def _file_sha256(path: Path) -> str:
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    digest = _HASHED.get(key)
+    if digest is None:
+        digest = _HASHED[key] = _sha256(path)
+    return digest
+
+
 def verify_files(index_dir: Path, manifest: dict[str, Any]) -> str | None:
     """None when every data file of the generation has the size and sha256 the manifest names, else why not."""
     folder = Path(index_dir) / manifest["generation"]
@@ -168,7 +205,8 @@ def verify_files(index_dir: Path, manifest: dict[str, Any]) -> str | None:
             path = folder / name
             if not (isinstance(want, dict) and isinstance(name, str) and ".." not in Path(name).parts):
                 return "manifestul are sume de control ilizibile"
-            if not path.is_file() or path.stat().st_size != want.get("size") or _sha256(path) != want.get("sha256"):
+            if not path.is_file() or path.stat().st_size != want.get("size") or (
+                    _file_sha256(path) != want.get("sha256")):
                 return f"{name}: conținut modificat"
     except OSError as exc:
         return f"fișierele indexului nu pot fi citite ({exc.strerror})"
@@ -206,70 +244,104 @@ def staleness(index_dir: Path, corpus_dir: Path | None = None, model: str | None
 
 
 def load_index(index_dir: Path) -> LoadedIndex:
-    """Load the current generation; any damage becomes a BrokenIndexError with a fix."""
+    """Load the current generation; any damage becomes a BrokenIndexError with a fix.
+
+    Nothing here is proportional to the corpus but the memory maps (issue 12): at
+    100,000 sections load stays under a second (bench/scale.py).
+    """
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
     damage = verify_files(index_dir, manifest)
     if damage:
         raise BrokenIndexError(f"Indexul din {index_dir} este deteriorat ({damage})")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        # Another layout: never read it as this one (the caller rebuilds, reusing the cache).
+        raise BrokenIndexError(f"Indexul din {index_dir} are alt format (construit de altă versiune a programului)")
     folder = index_dir / manifest["generation"]
     try:
         metadata = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
-        sections = [Section.from_json(s) for s in metadata["sections"]]
-        chunks = [Chunk(**c) for c in metadata["chunks"]]
-        units = [Unit(**u) for u in metadata["units"]]
-        chunk_vectors = faiss.read_index(str(folder / "chunks.faiss"))
-        unit_matrix = _matrix(faiss.read_index(str(folder / "units.faiss")))
+        sections: Records[Section] = Records(folder / "sections.jsonl", Section.from_json)
+        chunks: Records[Chunk] = Records(folder / "chunks.jsonl", lambda c: Chunk(**c))
+        units: Records[Unit] = Records(folder / "units.jsonl", lambda u: Unit(**u))
+        chunk_matrix = _mapped(folder / "chunks.npy", np.float32, 2)
+        unit_matrix = _mapped(folder / "units.npy", np.float32, 2)
+        chunk_section = _mapped(folder / "chunk_section.npy", np.int32, 1)
+        unit_section = _mapped(folder / "unit_section.npy", np.int32, 1)
         example_matrix = np.load(folder / "examples.npy", allow_pickle=False)
         title_matrix = np.load(folder / "titles.npy", allow_pickle=False)
         example_topics = [str(t) for t in metadata["example_topics"]]
+        covered = frozenset(str(t) for t in metadata["covered_topics"])
         pages = {str(k): {str(a): str(b) for a, b in v.items()} for k, v in metadata["pages"].items()}
-        lexical = LexicalIndex.load(folder / "bm25", load_language(str(manifest["language"]["code"])))
+        lexical = LexicalIndex.load(folder / "bm25", load_language(str(manifest["language"]["code"])), mmap=True)
+        ann = None
+        if (folder / "chunks.hnsw").exists():
+            # IO_FLAG_MMAP_IFC maps the graph's vectors instead of reading them: load stays flat.
+            ann = faiss.read_index(str(folder / "chunks.hnsw"), faiss.IO_FLAG_MMAP_IFC)
+            faiss.ParameterSpace().set_index_parameter(ann, "efSearch", HNSW_EF_SEARCH)
     except Exception as exc:  # faiss, numpy and json each raise their own types for a damaged file
         raise BrokenIndexError(f"Indexul din {index_dir} este deteriorat ({type(exc).__name__})") from None
-    counts = (chunk_vectors.ntotal, len(unit_matrix), lexical.size, chunk_vectors.d, len(example_matrix))
-    if counts != (len(chunks), len(units), len(chunks), manifest.get("dimension"), len(example_topics)):
+    counts = (len(chunk_matrix), len(unit_matrix), lexical.size, chunk_matrix.shape[1], len(example_matrix),
+              len(chunk_section), len(unit_section), ann.ntotal if ann is not None else len(chunks))
+    if counts != (len(chunks), len(units), len(chunks), manifest.get("dimension"), len(example_topics),
+                  len(chunks), len(units), len(chunks)):
         raise BrokenIndexError(f"Indexul din {index_dir} este incomplet")
-    disagreement = _disagreement(sections, chunks, units, unit_matrix, example_matrix, lexical)
-    if disagreement is None and (title_matrix.ndim != 2 or title_matrix.shape != (len(sections), unit_matrix.shape[1])):
-        disagreement = "vectorii titlurilor nu se potrivesc cu secțiunile"
+    disagreement = _disagreement(sections, chunks, units, chunk_section, unit_section, unit_matrix,
+                                 example_matrix, title_matrix, lexical)
     if disagreement:
         raise BrokenIndexError(f"Indexul din {index_dir} este deteriorat ({disagreement})")
-    return LoadedIndex(manifest, sections, chunks, units, chunk_vectors, unit_matrix, lexical,
-                       example_matrix, example_topics, pages, title_matrix)
+    return LoadedIndex(manifest, sections, chunks, units, chunk_matrix, unit_matrix, lexical,
+                       example_matrix, example_topics, pages, title_matrix, chunk_section, unit_section, covered, ann)
 
 
-def _disagreement(sections: list[Section], chunks: list[Chunk], units: list[Unit], unit_matrix: np.ndarray,
-                  example_matrix: np.ndarray, lexical: LexicalIndex) -> str | None:
+def _disagreement(sections: Sequence[Section], chunks: Sequence[Chunk], units: Sequence[Unit],
+                  chunk_section: np.ndarray, unit_section: np.ndarray, unit_matrix: np.ndarray,
+                  example_matrix: np.ndarray, title_matrix: np.ndarray, lexical: LexicalIndex) -> str | None:
     """Why files that each parse do not fit together (ids out of range, empty parts), or None.
 
     Every later step indexes one list by another's ids: a wrong id there is an
     IndexError in the middle of a question, so it is caught here, once, at load.
+    Owner ids are checked as arrays at every size; the records themselves (offsets,
+    empty text) only up to FULL_CHECK_MAX_SECTIONS, since parsing every record would
+    undo the lazy load of a large index (its files are checksummed all the same).
     """
     n = len(sections)
-    if not n or not chunks or not units:
+    if not n or not len(chunks) or not len(units):
         return "fără secțiuni"
-    if any(not s.text.strip() or not s.path for s in sections):
-        return "secțiune goală"
-    if any(not 0 <= c.section < n for c in chunks):
-        return "fragment cu secțiune inexistentă"
-    for u in units:
-        if not 0 <= u.section < n or not 0 <= u.start <= u.end <= len(sections[u.section].text) or (
-                u.intro is not None and not 0 <= u.intro < len(units)):
-            return "propoziție în afara secțiunii ei"
+    for owners in (chunk_section, unit_section):
+        if len(owners) and (int(owners.min()) < 0 or int(owners.max()) >= n):
+            return "fragment cu secțiune inexistentă"
+    if n <= FULL_CHECK_MAX_SECTIONS:
+        if any(not s.text.strip() or not s.path for s in sections):
+            return "secțiune goală"
+        if any(not 0 <= c.section < n for c in chunks):
+            return "fragment cu secțiune inexistentă"
+        for u in units:
+            if not 0 <= u.section < n or not 0 <= u.start <= u.end <= len(sections[u.section].text) or (
+                    u.intro is not None and not 0 <= u.intro < len(units)):
+                return "propoziție în afara secțiunii ei"
     if unit_matrix.ndim != 2 or example_matrix.ndim != 2 or (
             len(example_matrix) and example_matrix.shape[1] != unit_matrix.shape[1]):
         return "vectori de dimensiuni diferite"
+    if title_matrix.ndim != 2 or title_matrix.shape != (n, unit_matrix.shape[1]):
+        return "vectorii titlurilor nu se potrivesc cu secțiunile"
     if not lexical.consistent():
         return "indexul BM25 are identificatori în afara fragmentelor"
     return None
 
 
-def _matrix(index: faiss.Index) -> np.ndarray:
-    """All vectors of a flat index, for scoring a handful of rows exactly."""
-    if not index.ntotal:
-        return np.zeros((0, index.d), np.float32)
-    return np.ascontiguousarray(index.reconstruct_n(0, index.ntotal))
+def _mapped(path: Path, dtype: type, ndim: int) -> np.ndarray:
+    """A memory-mapped .npy array of the expected kind; anything else is damage."""
+    array: np.ndarray = np.load(path, mmap_mode="r", allow_pickle=False)
+    if array.dtype != dtype or array.ndim != ndim:
+        raise ValueError(f"{path.name}: {array.dtype} {array.shape}")
+    return array
+
+
+def hnsw_index(vectors: np.ndarray) -> faiss.Index:
+    """The ANN graph over chunk vectors for corpora above ANN_MIN_CHUNKS."""
+    index = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
 
 
 def flat_ip(vectors: np.ndarray) -> faiss.Index:

@@ -337,7 +337,7 @@ def test_evaluation_lists_malformed_lines_with_numbers(env):
 
 def test_damaged_index_is_rebuilt_with_progress_then_answers(monkeypatch, index_copy):
     manifest = json.loads((index_copy / "manifest.json").read_text(encoding="utf-8"))
-    (index_copy / manifest["generation"] / "chunks.faiss").write_bytes(b"not a faiss index")
+    (index_copy / manifest["generation"] / "chunks.npy").write_bytes(b"not a numpy array")
     monkeypatch.setenv("PRIVACY_INDEX_DIR", str(index_copy))
     monkeypatch.setenv("PRIVACY_CORPUS_DIR", str(ROOT / "corpus"))
     at = start()
@@ -351,7 +351,7 @@ def test_damaged_index_is_rebuilt_with_progress_then_answers(monkeypatch, index_
 
 def test_damaged_index_without_pages_shows_the_message_not_a_traceback(monkeypatch, index_copy, tmp_path):
     manifest = json.loads((index_copy / "manifest.json").read_text(encoding="utf-8"))
-    (index_copy / manifest["generation"] / "chunks.faiss").write_bytes(b"not a faiss index")
+    (index_copy / manifest["generation"] / "chunks.npy").write_bytes(b"not a numpy array")
     monkeypatch.setenv("PRIVACY_INDEX_DIR", str(index_copy))
     monkeypatch.setenv("PRIVACY_CORPUS_DIR", str(tmp_path / "no-such-corpus"))
     at = start()

@@ -218,14 +218,14 @@ def test_6_flipped_bytes_inside_the_vectors_mean_a_rebuild_not_a_wrong_answer(cl
                                                                                tmp_path):
     index = tmp_path / "index"
     build_fake(tiny_corpus, index)
-    path = index / read_manifest(index)["generation"] / "chunks.faiss"
-    flip(path, path.stat().st_size - 10)        # inside the vectors: faiss still reads the file
-    assert "chunks.faiss" in retrieval.index_status(index, tiny_corpus)
+    path = index / read_manifest(index)["generation"] / "chunks.npy"
+    flip(path, path.stat().st_size - 10)        # inside the vectors: numpy still reads the file
+    assert "chunks.npy" in retrieval.index_status(index, tiny_corpus)
     result = cli("build", "--if-needed", "--corpus", str(tiny_corpus), "--index", str(index), "--model", FAKE_MODEL)
-    assert result.returncode == 0 and "la zi" not in result.stdout and "chunks.faiss" in result.stderr
+    assert result.returncode == 0 and "la zi" not in result.stdout and "chunks.npy" in result.stderr
     assert retrieval.index_status(index, tiny_corpus) is None
     with pytest.raises(BrokenIndexError, match="deteriorat"):   # and load itself checks too
-        flip(index / read_manifest(index)["generation"] / "units.faiss", -5)
+        flip(index / read_manifest(index)["generation"] / "units.npy", -5)
         load_index(index)
 
 
@@ -246,17 +246,17 @@ def test_7_build_on_a_read_only_folder_is_one_line(cli, fake_embedder, tiny_corp
 
 def test_7_a_full_disk_mid_build_leaves_the_old_index_and_nothing_half_written(cli, fake_index, corpus_copy,
                                                                               monkeypatch):
-    import faiss
+    import retrieval.indexing
 
     before = read_manifest(fake_index)
     (corpus_copy / "nou.md").write_text("# Nou\nAltceva.\n", encoding="utf-8")
-    real = faiss.write_index
+    real = retrieval.indexing.write_records
 
-    def full(index, path):
-        real(index, path)
-        raise RuntimeError("Error in faiss::FileIOWriter: fwrite failed: No space left on device")
+    def full(path, records):
+        real(path, records)
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(faiss, "write_index", full)
+    monkeypatch.setattr(retrieval.indexing, "write_records", full)
     result = cli("build", "--corpus", str(corpus_copy), "--index", str(fake_index), "--model", FAKE_MODEL)
     assert_one_error_line(result, "discul este plin")
     assert read_manifest(fake_index) == before and not leftovers(fake_index)
@@ -332,12 +332,18 @@ def damage_generation_path(index: Path) -> None:
     edit_manifest(index, generation="../../etc")
 
 
-def metadata_edit(change):
+def records_edit(name: str, change, owners: str | None = None):
+    """Rewrite one records file (and its owner-id array, when the change is an owner id), then reseal."""
     def damage(index: Path) -> None:
-        path = index / read_manifest(index)["generation"] / "metadata.json"
-        data = json.loads(path.read_text(encoding="utf-8"))
-        change(data)
-        path.write_text(json.dumps(data), encoding="utf-8")
+        from retrieval.records import write_records
+
+        folder = index / read_manifest(index)["generation"]
+        path = folder / name
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        change(rows)
+        write_records(path, rows)
+        if owners is not None:
+            np.save(folder / owners, np.array([r["section"] for r in rows], np.int32))
         reseal(index)
     return damage
 
@@ -354,11 +360,13 @@ DAMAGES = {
     "generation of the wrong type": damage_generation_type,
     "generation outside the index": damage_generation_path,
     "manifest.json is a folder": damage_manifest_folder,
-    "empty sections": metadata_edit(lambda d: d.update(sections=[])),
-    "a section with no text": metadata_edit(lambda d: d["sections"][0].update(text="  ")),
-    "chunk section id out of range": metadata_edit(lambda d: d["chunks"][0].update(section=999)),
-    "unit section id out of range": metadata_edit(lambda d: d["units"][0].update(section=-1)),
-    "unit offsets past its section": metadata_edit(lambda d: d["units"][0].update(end=10**6)),
+    "empty sections": records_edit("sections.jsonl", lambda rows: rows.clear()),
+    "a section with no text": records_edit("sections.jsonl", lambda rows: rows[0].update(text="  ")),
+    "chunk section id out of range": records_edit("chunks.jsonl", lambda rows: rows[0].update(section=999),
+                                                  "chunk_section.npy"),
+    "unit section id out of range": records_edit("units.jsonl", lambda rows: rows[0].update(section=-1),
+                                                 "unit_section.npy"),
+    "unit offsets past its section": records_edit("units.jsonl", lambda rows: rows[0].update(end=10**6)),
     "bm25 ids out of range": bm25_out_of_range,
 }
 

@@ -43,7 +43,7 @@ def test_round_trip_keeps_sections_chunks_units_and_vectors(fake_index):
 
 def test_index_holds_no_pickle(fake_index):
     for path in fake_index.rglob("*"):
-        assert path.is_dir() or path.suffix in {".json", ".faiss", ".npy", ".npz"}, path
+        assert path.is_dir() or path.suffix in {".json", ".jsonl", ".hnsw", ".npy", ".npz"}, path
     for path in fake_index.rglob("*.np[yz]"):
         np.load(path, allow_pickle=False)  # raises if anything in it needs pickle
 
@@ -133,8 +133,9 @@ def test_missing_index_is_a_clear_error(tmp_path):
     assert "Nu există niciun index" in retrieval.index_status(tmp_path)
 
 
-@pytest.mark.parametrize("victim", ["manifest.json", "metadata.json", "chunks.faiss", "units.faiss",
-                                    "examples.npy", "bm25/params.index.json"])
+@pytest.mark.parametrize("victim", ["manifest.json", "metadata.json", "chunks.npy", "units.npy", "sections.jsonl",
+                                    "units.offsets.npy", "chunk_section.npy", "examples.npy",
+                                    "bm25/params.index.json"])
 def test_corrupted_files_are_a_clear_error(fake_index, victim):
     generation = read_manifest(fake_index)["generation"]
     path = fake_index / victim if victim == MANIFEST else fake_index / generation / victim
@@ -172,7 +173,7 @@ def test_library_rebuilds_a_damaged_index_on_demand(fake_embedder, tiny_corpus, 
     index = tmp_path / "index"
     build_fake(tiny_corpus, index)
     generation = read_manifest(index)["generation"]
-    (index / generation / "chunks.faiss").write_bytes(b"garbage")
+    (index / generation / "chunks.npy").write_bytes(b"garbage")
     assert "deteriorat" in retrieval.index_status(index, tiny_corpus), "the checksum shows the damage before load"
     with pytest.raises(StaleIndexError, match="deteriorat"):
         retrieval.open_engine(index, tiny_corpus, rebuild=False)

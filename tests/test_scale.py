@@ -1,0 +1,175 @@
+"""Scale (issue 12), fake model: the embedding cache on a 200-page corpus, two builds at once, the index format
+change, lazy records, and the candidate pool that replaces exhaustive scoring on large corpora."""
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import retrieval
+from conftest import build_fake
+from retrieval.candidates import ListItems, SectionUnits, UnitTexts
+from retrieval.chunking import chunk_sections
+from retrieval.engine import MAX_HITS, Engine
+from retrieval.indexing import CACHE_DIR
+from retrieval.pages import load_corpus
+from retrieval.records import Records, write_records
+from retrieval.store import FORMAT_VERSION, MANIFEST, load_index, read_manifest, staleness
+
+TESTS = Path(__file__).resolve().parent
+LINES = [
+    "Colectăm numele, adresa de e-mail și numărul de telefon al membrilor.",
+    "Datele sunt păstrate cât timp sunteți membru și încă trei ani după aceea.",
+    "Nu vindem datele dumneavoastră și nu le închiriem nimănui.",
+    "Puteți cere oricând ștergerea datelor, scriindu-ne la adresa asociației.",
+    "Folosim cookie-uri pentru a măsura traficul pe site.",
+    "Transmitem datele contabilului nostru, care le folosește doar pentru facturare.",
+]
+QUESTIONS = ["Vindeți datele mele?", "Cât timp păstrați datele?", "Cum șterg datele?", "Folosiți cookie-uri?",
+             "Cui transmiteți datele?", "Ce date colectați?"]
+
+
+def make_corpus(folder: Path, pages: int, sections_per_page: int = 2) -> Path:
+    """`pages` pages of real-looking Romanian policy text, every line unique to its page and section."""
+    folder.mkdir(parents=True)
+    for p in range(pages):
+        body = [f"---\ntitle: Pagina {p}\n---"]
+        for s in range(sections_per_page):
+            body.append(f"# Secțiunea {p}.{s}")
+            for n in range(3):
+                line = LINES[(p + s + n) % len(LINES)]
+                body.append(f"{line[:-1]} (articolul {p}.{s}.{n}).")
+            body.append("")
+            body.append(f"- primul punct al listei {p}.{s}\n- al doilea punct al listei {p}.{s}")
+        (folder / f"pagina-{p:03d}.md").write_text("\n".join(body) + "\n", encoding="utf-8")
+    return folder
+
+
+def page_passages(corpus: Path, source: str) -> int:
+    sections, chunks, units = chunk_sections(load_corpus(corpus))
+    on_page = {n for n, s in enumerate(sections) if s.source == source}
+    return sum(c.section in on_page for c in chunks) + sum(u.section in on_page for u in units)
+
+
+def test_editing_one_page_of_200_embeds_only_that_pages_passages(fake_embedder, tmp_path):
+    corpus, index = make_corpus(tmp_path / "corpus", 200), tmp_path / "index"
+    first = build_fake(corpus, index)["embedded"]
+    assert first["cached"] == 0 and first["new"] > 200 * page_passages(corpus, "pagina-117.md") / 2
+    page = corpus / "pagina-117.md"
+    page.write_text(page.read_text(encoding="utf-8").replace("(articolul 117.0.", "(articolul 117.0 modificat."),
+                    encoding="utf-8")
+    before = fake_embedder.texts
+    second = build_fake(corpus, index)["embedded"]
+    assert fake_embedder.texts - before == second["new"], "the manifest counts what the model embedded"
+    assert 0 < second["new"] <= page_passages(corpus, "pagina-117.md")
+    sections, chunks, units = chunk_sections(load_corpus(corpus))
+    changed = sum("modificat" in c.text for c in chunks) + sum(
+        "modificat" in u.text_in(sections[u.section].text) for u in units)
+    assert second["new"] == changed, "the three edited sentences and the chunk holding them, nothing else"
+    assert second["new"] + second["cached"] == first["new"]
+
+
+def test_two_builds_at_once_both_finish_and_leave_a_complete_cache(tmp_path):
+    corpus, index = make_corpus(tmp_path / "corpus", 30), tmp_path / "index"
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(TESTS)!r})
+        import retrieval.indexing
+        from conftest import FakeEmbedder
+        fake = FakeEmbedder()
+        retrieval.indexing.get_embedder = lambda name: fake
+        retrieval.indexing.build_index({str(corpus)!r}, {str(index)!r}, model="fake")
+    """)
+    builds = [subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for build in builds:
+        _, err = build.communicate(timeout=300)
+        assert build.returncode == 0, err
+    caches = list((index / CACHE_DIR).glob("*.npz"))
+    assert len(caches) == 1 and not list((index / CACHE_DIR).glob("*.tmp*")), "one cache, no temporary left"
+    with np.load(caches[0], allow_pickle=False) as data:
+        assert len(data["keys"]) == len(data["vectors"]) > 0
+
+
+def test_an_index_of_the_previous_format_is_never_read_and_is_rebuilt_from_the_cache(fake_embedder, corpus_copy,
+                                                                                    tmp_path):
+    index = tmp_path / "index"
+    first = build_fake(corpus_copy, index)
+    path = index / MANIFEST
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["format_version"] = FORMAT_VERSION - 1
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    assert "versiune diferită" in staleness(index, corpus_copy)
+    with pytest.raises(retrieval.BrokenIndexError, match="alt format"):
+        load_index(index)
+    engine = retrieval.open_engine(index, corpus_copy)
+    assert read_manifest(index)["embedded"] == {"new": 0, "cached": first["embedded"]["new"]}
+    assert len(engine.index.sections) == first["counts"]["sections"]
+
+
+def test_records_read_lazily_are_the_records_written(tmp_path):
+    items = [{"n": n, "text": f"rândul {n} „ghilimele” \u2028 și\nlinie nouă"} for n in range(50)]
+    write_records(tmp_path / "r.jsonl", items)
+    records = Records(tmp_path / "r.jsonl", dict)
+    assert len(records) == 50 and list(records) == items and records[-1] == items[-1] and records[3:5] == items[3:5]
+    with pytest.raises(IndexError):
+        records[50]
+    write_records(tmp_path / "empty.jsonl", [])
+    assert list(Records(tmp_path / "empty.jsonl", dict)) == []
+
+
+def test_lazy_unit_views_equal_the_lists_built_eagerly(fake_index):
+    index = load_index(fake_index)
+    texts, by_section = UnitTexts(index), SectionUnits(index)
+    items = ListItems(index.units, by_section)
+    eager_items: dict[int, list[int]] = {}
+    eager_sections: list[list[int]] = [[] for _ in index.sections]
+    for i, unit in enumerate(index.units):
+        assert texts[i] == unit.text_in(index.sections[unit.section].text)
+        eager_sections[unit.section].append(i)
+        if unit.intro is not None and unit.kind == "item" and unit.marker:
+            eager_items.setdefault(unit.intro, []).append(i)
+    assert [by_section[s] for s in range(len(index.sections))] == eager_sections
+    assert {u: items.get(u) for u in range(len(index.units)) if items.get(u)} == eager_items
+
+
+@pytest.fixture
+def large_fake(fake_embedder, tmp_path, monkeypatch):
+    """400 pages (800 sections) with the HNSW graph forced on: the large-corpus code paths, in seconds."""
+    import retrieval.indexing
+
+    monkeypatch.setattr(retrieval.indexing, "ANN_MIN_CHUNKS", 100)
+    corpus, index = make_corpus(tmp_path / "corpus", 400), tmp_path / "index"
+    build_fake(corpus, index)
+    return index
+
+
+def test_the_candidate_pool_finds_the_exhaustive_top_section(large_fake):
+    assert (large_fake / read_manifest(large_fake)["generation"] / "chunks.hnsw").is_file()
+    exact = Engine.open(large_fake)
+    assert exact.index.chunk_ann is not None
+    pooled = exact.with_settings()
+    pooled.exact_below = 0
+    exact.exact_below = 10**9
+    asked = [f"{q} articolul {n}" for n in (3, 117, 250, 399) for q in QUESTIONS]
+    agree = 0
+    for question in asked:
+        a, b = exact.retrieve(question), pooled.retrieve(question)
+        assert len(a.hits) == len(b.hits) == MAX_HITS, "never one hit per section of a large corpus"
+        agree += a.hits[0].section == b.hits[0].section
+    assert agree / len(asked) >= 0.99
+    answer = retrieval.ask(pooled, "Vindeți datele mele?")
+    assert answer.quotes and answer.quotes[0].quote
+
+
+def test_load_parses_no_record_until_a_question_needs_it(large_fake, monkeypatch):
+    import retrieval.store
+
+    # Small indexes have every record checked at load (store.FULL_CHECK_MAX_SECTIONS); this is the large regime.
+    monkeypatch.setattr(retrieval.store, "FULL_CHECK_MAX_SECTIONS", 100)
+    engine = Engine.open(large_fake)
+    assert not engine.index.sections._parsed and not engine.index.units._parsed
+    engine.retrieve("Vindeți datele mele?")
+    assert 0 < len(engine.index.sections._parsed) < len(engine.index.sections) / 2
