@@ -68,34 +68,35 @@ def _questions():
 def _summary(evaluation: Evaluation) -> None:
     s = evaluation.summary
     st.subheader("Rezumat")
-    cols = st.columns(4)
-    cols[0].metric("Întrebări", s["questions"], help=f"{s['answerable']} cu răspuns, {s['unanswerable']} fără")
-    cols[1].metric("Secțiunea corectă pe locul 1", _percent(s["hit@1"]))
-    cols[2].metric("Printre primele 3", _percent(s["hit@3"]))
-    cols[3].metric("Printre primele 5", _percent(s["hit@5"]))
-    cols = st.columns(4)
-    cols[0].metric("Rangul reciproc mediu", "—" if s["mrr"] is None else f"{s['mrr']:.3f}",
-                   help="Media lui 1/locul secțiunii corecte (1 = mereu pe primul loc).")
-    cols[1].metric("Abțineri justificate", _percent(s["abstention_precision"]),
-                   help="Din întrebările la care s-a abținut, câte chiar nu aveau răspuns în politică.")
-    cols[2].metric("Întrebări fără răspuns recunoscute", _percent(s["abstention_recall"]),
-                   help="Din întrebările fără răspuns în politică, la câte s-a abținut.")
-    cols[3].metric("Abțineri greșite", _percent(s["answerable_abstained"]),
-                   help="Întrebări cu răspuns la care s-a abținut totuși.")
-    cols = st.columns(4)
-    cols[0].metric("Răspunsul în primul citat", _percent(s.get("answer_in_first_quote")),
-                   help="Din întrebările cu fraze-răspuns, la câte primul citat arătat conține una dintre ele.")
-    cols[1].metric("Răspunsul în vreun citat", _percent(s.get("answer_in_any_quote")),
-                   help="La fel, în oricare dintre citatele arătate unui vizitator.")
-    cols[2].metric("Lungimea primului citat (caractere)", _chars(s.get("first_quote_chars")),
-                   help="Media, pe întrebările la care a răspuns.")
-    cols[3].metric("Lungimea răspunsului (caractere)", _chars(s.get("answer_chars")),
-                   help="Media lungimii tuturor citatelor arătate, pe întrebările la care a răspuns.")
-    cols = st.columns(4)
-    cols[0].metric("Întrebări neacoperite recunoscute", _percent(s.get("uncovered_abstained")),
-                   help="Întrebări despre teme pe care politica nu le tratează, la care s-a abținut.")
-    cols[1].metric("Întrebări în afara subiectului recunoscute", _percent(s.get("offtopic_abstained")),
-                   help="Întrebări fără legătură cu datele personale, la care s-a abținut.")
+    mrr = "—" if s["mrr"] is None else f"{s['mrr']:.3f}"
+    # (label, value, help), four to a row: the figures as data, one loop to show them.
+    metrics: list[tuple[str, object, str | None]] = [
+        ("Întrebări", s["questions"], f"{s['answerable']} cu răspuns, {s['unanswerable']} fără"),
+        ("Secțiunea corectă pe locul 1", _percent(s["hit@1"]), None),
+        ("Printre primele 3", _percent(s["hit@3"]), None),
+        ("Printre primele 5", _percent(s["hit@5"]), None),
+        ("Rangul reciproc mediu", mrr, "Media lui 1/locul secțiunii corecte (1 = mereu pe primul loc)."),
+        ("Abțineri justificate", _percent(s["abstention_precision"]),
+         "Din întrebările la care s-a abținut, câte chiar nu aveau răspuns în politică."),
+        ("Întrebări fără răspuns recunoscute", _percent(s["abstention_recall"]),
+         "Din întrebările fără răspuns în politică, la câte s-a abținut."),
+        ("Abțineri greșite", _percent(s["answerable_abstained"]), "Întrebări cu răspuns la care s-a abținut totuși."),
+        ("Răspunsul în primul citat", _percent(s.get("answer_in_first_quote")),
+         "Din întrebările cu fraze-răspuns, la câte primul citat arătat conține una dintre ele."),
+        ("Răspunsul în vreun citat", _percent(s.get("answer_in_any_quote")),
+         "La fel, în oricare dintre citatele arătate unui vizitator."),
+        ("Lungimea primului citat (caractere)", _chars(s.get("first_quote_chars")),
+         "Media, pe întrebările la care a răspuns."),
+        ("Lungimea răspunsului (caractere)", _chars(s.get("answer_chars")),
+         "Media lungimii tuturor citatelor arătate, pe întrebările la care a răspuns."),
+        ("Întrebări neacoperite recunoscute", _percent(s.get("uncovered_abstained")),
+         "Întrebări despre teme pe care politica nu le tratează, la care s-a abținut."),
+        ("Întrebări în afara subiectului recunoscute", _percent(s.get("offtopic_abstained")),
+         "Întrebări fără legătură cu datele personale, la care s-a abținut."),
+    ]
+    for start in range(0, len(metrics), 4):
+        for col, (label, value, hint) in zip(st.columns(4), metrics[start:start + 4], strict=False):
+            col.metric(label, value, help=hint)
     p50, p95 = s.get("latency_ms_p50"), s.get("latency_ms_p95")
     if p50 is not None:
         st.caption(f"Timp de căutare pe întrebare: median {p50:.0f} ms, p95 {p95:.0f} ms.")
