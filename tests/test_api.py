@@ -270,6 +270,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.slow   # over a second: kept out of the quick tier (issue 9: <= 15 s)
 def test_index_swaps_under_load_fail_no_request(fake_embedder, corpus_copy, tmp_path):
     """A real uvicorn server, 8 clients asking non-stop, the index rebuilt 4 times meanwhile: zero failures."""
     build_fake(corpus_copy, tmp_path / "index")

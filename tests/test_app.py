@@ -369,6 +369,7 @@ def test_malformed_page_shows_the_message_not_a_traceback(monkeypatch, corpus_co
     assert "stricata.md" in plain(at.error[0].value)
 
 
+@pytest.mark.slow   # over a second: kept out of the quick tier (issue 9: <= 15 s)
 def test_index_path_that_is_a_file_shows_a_message_not_a_traceback(monkeypatch, tmp_path):
     blocker = tmp_path / "index"
     blocker.write_text("not a folder", encoding="utf-8")
@@ -387,6 +388,7 @@ def test_missing_pages_show_the_message_not_a_traceback(monkeypatch, tmp_path):
     assert "no-such-corpus" in plain(at.error[0].value)
 
 
+@pytest.mark.slow   # over a second: kept out of the quick tier (issue 9: <= 15 s)
 def test_missing_index_is_built_with_progress_then_answers(monkeypatch, tmp_path):
     monkeypatch.setenv("PRIVACY_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("PRIVACY_CORPUS_DIR", str(ROOT / "corpus"))

@@ -269,6 +269,7 @@ def test_eval_of_a_folder_without_policies(cli, tmp_path):
     assert_clean_error(cli("eval", str(tmp_path / "gol")), "niciun dosar")
 
 
+@pytest.mark.slow   # over a second: kept out of the quick tier (issue 9: <= 15 s)
 @pytest.mark.skipif(not SHARED_POLICIES.is_dir(), reason=f"no shared policies at {SHARED_POLICIES}")
 def test_eval_reads_the_shared_policies_folder(cli, fake_embedder, tmp_path):
     folders = sorted(p for p in SHARED_POLICIES.iterdir() if (p / "questions.jsonl").is_file())

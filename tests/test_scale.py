@@ -54,6 +54,7 @@ def page_passages(corpus: Path, source: str) -> int:
     return sum(c.section in on_page for c in chunks) + sum(u.section in on_page for u in units)
 
 
+@pytest.mark.slow   # over a second: kept out of the quick tier (issue 9: <= 15 s)
 def test_editing_one_page_of_200_embeds_only_that_pages_passages(fake_embedder, tmp_path):
     corpus, index = make_corpus(tmp_path / "corpus", 200), tmp_path / "index"
     first = build_fake(corpus, index)["embedded"]
@@ -72,6 +73,7 @@ def test_editing_one_page_of_200_embeds_only_that_pages_passages(fake_embedder, 
     assert second["new"] + second["cached"] == first["new"]
 
 
+@pytest.mark.slow   # over a second: kept out of the quick tier (issue 9: <= 15 s)
 def test_two_builds_at_once_both_finish_and_leave_a_complete_cache(tmp_path):
     corpus, index = make_corpus(tmp_path / "corpus", 30), tmp_path / "index"
     script = textwrap.dedent(f"""
@@ -146,6 +148,7 @@ def large_fake(fake_embedder, tmp_path, monkeypatch):
     return index
 
 
+@pytest.mark.slow   # over a second: kept out of the quick tier (issue 9: <= 15 s)
 def test_the_candidate_pool_finds_the_exhaustive_top_section(large_fake):
     assert (large_fake / read_manifest(large_fake)["generation"] / "chunks.hnsw").is_file()
     exact = Engine.open(large_fake)
@@ -164,6 +167,7 @@ def test_the_candidate_pool_finds_the_exhaustive_top_section(large_fake):
     assert answer.quotes and answer.quotes[0].quote
 
 
+@pytest.mark.slow   # over a second: kept out of the quick tier (issue 9: <= 15 s)
 def test_load_parses_no_record_until_a_question_needs_it(large_fake, monkeypatch):
     import retrieval.store
 

@@ -122,6 +122,7 @@ def test_several_policies_by_name(fake_embedder, tmp_path):
         svc.ask("Vindeți datele mele?", policy="nu-exista")
 
 
+@pytest.mark.slow   # over a second: kept out of the quick tier (issue 9: <= 15 s)
 def test_questions_never_fail_while_generations_swap(fake_embedder, corpus_copy, tmp_path):
     """Eight threads ask non-stop while pages are edited and rebuilt five times: no error, every answer whole."""
     build_fake(corpus_copy, tmp_path / "index")
