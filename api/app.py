@@ -208,7 +208,7 @@ def create_app(settings: config.Settings | None = None, service: r.Service | Non
     @app.get("/v1/policies/{name}/topics", tags=["politici"], responses=_errors("unknown_policy", "not_ready"))
     def topics(name: str) -> list[dict[str, Any]]:
         """Temele propuse de construirea indexului, secțiune cu secțiune."""
-        return [{"section": s.citation, "topics": list(s.topics)} for s in snapshot(name).engine.index.sections]
+        return [{"section": s.citation, "topics": list(s.topics)} for s in snapshot(name).engine.sections]
 
     @app.get("/v1/health", response_model=HealthOut, tags=["stare"], responses={503: {"model": HealthOut}})
     def health() -> Response:

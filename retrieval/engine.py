@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -43,6 +44,7 @@ from .candidates import (
 from .embeddings import Embedder, get_embedder
 from .errors import QuestionError
 from .lexical import terms, word_keys
+from .pages import Section
 from .store import LoadedIndex
 from .text import fold_key, model_text, sanitize
 from .topics import OFFTOPIC, Taxonomy, load_taxonomy
@@ -240,6 +242,11 @@ class Engine:
         engine.__dict__.update(self.__dict__)
         engine.settings = replace(self.settings, **changes)
         return engine
+
+    @property
+    def sections(self) -> Sequence[Section]:
+        """The index's sections in order (lazy records): what a hit's `section` number points into."""
+        return self.index.sections
 
     @property
     def contact(self) -> str:

@@ -190,7 +190,7 @@ def scores_html(view: View, retrieval: r.Retrieval) -> str:
     """The top sections and their scores as a plain HTML table: it wraps to any width, phone included."""
     rows = []
     for rank, hit in enumerate(retrieval.hits, start=1):
-        section = view.engine.index.sections[hit.section]
+        section = view.engine.sections[hit.section]
         if view.pages and section.page_title not in view.pages:
             continue
         rows.append(f"<tr><td class='pp-num'>{rank}</td><td>{html.escape(cite(section.page_title, section.path))}</td>"
