@@ -228,3 +228,37 @@ def cli(fake_embedder, capsys, monkeypatch):
         return CliResult(code, out, err)
 
     return run
+
+
+def require_browser(*packages: str) -> None:
+    """At a browser test module's top: skip the module when Debian's chromium or a package is missing,
+    fail instead under REQUIRE_BROWSER=1 (CI), so a missing browser never passes silently there."""
+    import importlib
+
+    from webapp.devserver import CHROMIUM
+
+    required = os.environ.get("REQUIRE_BROWSER") == "1"
+    if not CHROMIUM.exists():
+        if required:
+            pytest.fail(f"{CHROMIUM} is missing and REQUIRE_BROWSER=1", pytrace=False)
+        pytest.skip(f"{CHROMIUM} is missing (set REQUIRE_BROWSER=1 to make this a failure)", allow_module_level=True)
+    for package in ("playwright", *packages):
+        try:
+            importlib.import_module(package)
+        except ImportError:
+            if required:
+                raise
+            pytest.skip(f"{package} is not installed", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian chromium through Playwright, one per test module (modules call `require_browser` first)."""
+    from playwright.sync_api import sync_playwright
+
+    from webapp.devserver import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -9,15 +9,13 @@ artifacts/screenshots/ (not in git). Keyboard-only use is tested separately.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
+from conftest import require_browser
 from webapp.a11y import COPY_LABEL
 from webapp.devserver import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     INPUT,
     READY,
     TEST_STAFF_TOKEN,
@@ -38,18 +36,9 @@ SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
 BLOCKING = {"serious", "critical"}
 SCROLLER = "[data-testid=stAppScrollToBottomContainer], [data-testid=stMain]"
 
-if not CHROMIUM.exists():
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{CHROMIUM} is missing and REQUIRE_BROWSER=1", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is missing (set REQUIRE_BROWSER=1 to make this a failure)", allow_module_level=True)
+require_browser("axe_playwright_python")
 
-try:
-    from axe_playwright_python.sync_playwright import Axe
-    from playwright.sync_api import sync_playwright
-except ImportError:
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        raise
-    pytest.skip("playwright or axe-playwright-python is not installed", allow_module_level=True)
+from axe_playwright_python.sync_playwright import Axe  # noqa: E402 (after require_browser)
 
 
 @pytest.fixture(scope="module")
@@ -58,14 +47,6 @@ def server(shipped_index):
            "PRIVACY_STAFF_TOKEN": TEST_STAFF_TOKEN}
     with app_server(env) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _violations(page, name: str) -> list[str]:

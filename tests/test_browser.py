@@ -6,15 +6,13 @@ Timings are printed (run with -s to see them) and saved to artifacts/app_latency
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 import pytest
 
+from conftest import require_browser
 from webapp.devserver import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     INPUT,
     LOCAL_PREFIXES,
     app_server,
@@ -45,17 +43,8 @@ CONCURRENT = [
     "De ce folosiți informațiile mele?",
 ]
 
-if not CHROMIUM.exists():
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{CHROMIUM} is missing and REQUIRE_BROWSER=1", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is missing (set REQUIRE_BROWSER=1 to make this a failure)", allow_module_level=True)
+require_browser()
 
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        raise
-    pytest.skip("the playwright package is not installed", allow_module_level=True)
 
 
 def _record(**numbers) -> None:
@@ -73,14 +62,6 @@ def server(shipped_index):
     env = {"PRIVACY_INDEX_DIR": str(shipped_index), "PRIVACY_CORPUS_DIR": str(ROOT / "corpus")}
     with app_server(env) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 SCROLLER = "[data-testid=stAppScrollToBottomContainer], [data-testid=stMain]"

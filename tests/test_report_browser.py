@@ -1,19 +1,12 @@
 """The evaluation HTML report, opened from disk in real headless Chromium."""
 from __future__ import annotations
 
-import os
-
-import pytest
-
-from conftest import QUESTIONS, ROOT
+from conftest import QUESTIONS, ROOT, require_browser
 from webapp.devserver import CHROMIUM, CHROMIUM_ARGS
 
-if not CHROMIUM.exists():
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{CHROMIUM} is missing and REQUIRE_BROWSER=1", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is missing (set REQUIRE_BROWSER=1 to make this a failure)", allow_module_level=True)
+require_browser()
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import sync_playwright  # noqa: E402 (after require_browser)
 
 
 def test_report_renders_its_chart_and_failures_offline(engine, tmp_path):

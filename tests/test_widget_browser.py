@@ -8,7 +8,6 @@ axe-playwright-python package, MPL-2.0) checks the page with the panel open.
 """
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from api.devserver import api_server
-from webapp.devserver import CHROMIUM, CHROMIUM_ARGS, free_port
+from conftest import require_browser
+from webapp.devserver import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "help-page" / "index.html"
@@ -25,18 +25,10 @@ SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 POLICY_URL = "https://onedu.ro/confidentialitate"
 CONTACT = "dpo@onedu.ro"
 
-if not CHROMIUM.exists():
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{CHROMIUM} is missing and REQUIRE_BROWSER=1", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is missing (set REQUIRE_BROWSER=1 to make this a failure)", allow_module_level=True)
+require_browser("axe_playwright_python")
 
-try:
-    from axe_playwright_python.sync_playwright import Axe
-    from playwright.sync_api import expect, sync_playwright
-except ImportError:
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        raise
-    pytest.skip("playwright or axe-playwright-python is not installed", allow_module_level=True)
+from axe_playwright_python.sync_playwright import Axe  # noqa: E402 (after require_browser)
+from playwright.sync_api import expect  # noqa: E402 (after require_browser)
 
 
 @pytest.fixture(scope="module")
@@ -76,14 +68,6 @@ def help_page(api):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{port}/"
     server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

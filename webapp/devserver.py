@@ -75,28 +75,35 @@ def app_server(env: dict[str, str] | None = None, python: str | None = None,
         python = sys.executable
     command = [python, "-m", "streamlit", "run", str(APP_DIR / "app.py"), "--server.port", str(port),
                "--server.headless", "true", "--server.address", "127.0.0.1"]
-    process = subprocess.Popen(command, cwd=APP_DIR, env={**os.environ, **(env or {})},
+    with running(command, APP_DIR, env, f"http://127.0.0.1:{port}", "/_stcore/health", "streamlit", timeout) as url:
+        yield url
+
+
+@contextmanager
+def running(command: list[str], cwd: Path, env: dict[str, str] | None, url: str, health: str, name: str,
+            timeout: float, stop_timeout: float = 15.0) -> Iterator[str]:
+    """Run a server process, yield `url` once `url + health` answers 200, then stop it (the app's and the API's)."""
+    process = subprocess.Popen(command, cwd=cwd, env={**os.environ, **(env or {})},
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"streamlit exited with code {process.returncode}")
+                raise RuntimeError(f"{name} exited with code {process.returncode}")
             try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                with urllib.request.urlopen(f"{url}{health}", timeout=2) as response:
                     if response.status == 200:
                         break
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError(f"streamlit did not answer on {url} within {timeout:.0f} s")
+                raise TimeoutError(f"{name} did not answer on {url} within {timeout:.0f} s")
             time.sleep(0.2)
         yield url
     finally:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=stop_timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
