@@ -72,6 +72,7 @@ class Settings:
     section_prior: float = 1.0     # ... + section_prior * fused score of its section
     topic_boost: float = 0.8       # ... + topic_boost when the section is labelled with the question's topic
     unit_topic_boost: float = 0.3  # ... + unit_topic_boost when the unit itself matches the topic's section cues
+    unit_other_topic: float = 0.4  # ... - this when the unit matches only other topics' cues
     rerank: bool = True
     min_coverage: float = 0.05     # abstain when fewer of the question's words occur in the policy
     topic_similarity: float = 0.86  # nearest-example topic accepted from this cosine ...
@@ -403,9 +404,15 @@ class Engine:
             boost = s.topic_boost if topic and topic in self.index.sections[sec].topics else 0.0
             if topic and s.unit_topic_boost and self._unit_on_topic(unit, topic):
                 boost += s.unit_topic_boost
+            elif topic and s.unit_other_topic and self._unit_topics(unit):
+                boost -= s.unit_other_topic
             scores[unit] = (s.unit_cosine * float(cos[j]) + s.unit_overlap * overlap
                             + s.section_prior * float(fused[sec]) + boost)
         return scores
+
+    def _unit_topics(self, unit: int) -> bool:
+        """Whether the unit matches any topic's section cues (cached like `_unit_on_topic`)."""
+        return any(self._unit_on_topic(unit, t.id) for t in self.taxonomy.topics)
 
     def _unit_on_topic(self, unit: int, topic: str) -> bool:
         """Whether the unit's own words match the topic's section cues, computed on first use.
