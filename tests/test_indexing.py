@@ -2,12 +2,13 @@
 import json
 
 import numpy as np
+import pytest
 
 from conftest import FAKE_MODEL, build_fake
 from retrieval.chunking import chunk_sections
 from retrieval.indexing import CACHE_DIR, EmbeddingCache
 from retrieval.pages import load_corpus
-from retrieval.store import load_index
+from retrieval.store import load_index, read_manifest
 from retrieval.topics import load_taxonomy
 
 
@@ -175,3 +176,58 @@ def test_build_with_another_taxonomy_records_it(fake_embedder, tiny_corpus, tmp_
     loaded = load_index(tmp_path / "index")
     assert loaded.example_topics == ["cookies", "offtopic"] and loaded.sections[0].topics == ("cookies",)
     assert "taxonomia" in staleness(tmp_path / "index"), "the default taxonomy is not the one it was built with"
+
+
+def test_a_seed_spares_every_build_the_taxonomy_examples(fake_embedder, tiny_corpus, tmp_path, monkeypatch):
+    import retrieval.indexing as indexing
+    from retrieval.language import default_language
+    from retrieval.text import model_text
+    from retrieval.topics import load_taxonomy
+
+    examples = [model_text(t) for t in load_taxonomy(default_language().folder / "topics.yaml").examples()[0]]
+    seeding = EmbeddingCache(tmp_path / "seeding", FAKE_MODEL)
+    seeding.embed(fake_embedder, examples, "query")
+    seeding.save()
+    without = build_fake(tiny_corpus, tmp_path / "without")["embedded"]["new"]
+    monkeypatch.setattr(indexing, "seed_path", lambda language, model: seeding.path)
+    seeded = build_fake(tiny_corpus, tmp_path / "seeded")
+    assert seeded["embedded"]["new"] == without - len(set(examples))
+    built = [np.load(tmp_path / name / manifest["generation"] / "examples.npy")
+             for name, manifest in (("without", read_manifest(tmp_path / "without")), ("seeded", seeded))]
+    assert np.array_equal(*built)
+
+
+def test_the_shipped_seed_covers_the_shipped_taxonomy():
+    """Fails after an edit of topics.yaml until `.venv/bin/python scripts/seed.py` is run (builds stay correct)."""
+    from retrieval.embeddings import DEFAULT_MODEL
+    from retrieval.indexing import seed_path
+    from retrieval.language import default_language
+    from retrieval.text import model_text
+    from retrieval.topics import load_taxonomy
+
+    language = default_language()
+    with np.load(seed_path(language, DEFAULT_MODEL), allow_pickle=False) as data:
+        keys = {str(k) for k in data["keys"]}
+        assert data["vectors"].shape == (len(keys), 384)
+    examples = load_taxonomy(language.folder / "topics.yaml").examples()[0]
+    missing = [t for t in examples if EmbeddingCache.key("query", model_text(t)) not in keys]
+    assert not missing, f"run scripts/seed.py: {len(missing)} example questions have no seed vector, e.g. {missing[:3]}"
+
+
+@pytest.mark.slow
+def test_the_shipped_seed_is_what_the_model_gives_today():
+    """A seed made by another model version would quietly mix two vector spaces: compare a sample."""
+    from retrieval.embeddings import DEFAULT_MODEL, get_embedder
+    from retrieval.indexing import seed_path
+    from retrieval.language import default_language
+    from retrieval.text import model_text
+    from retrieval.topics import load_taxonomy
+
+    language = default_language()
+    examples = load_taxonomy(language.folder / "topics.yaml").examples()[0]
+    sample = [model_text(t) for t in examples[:: max(1, len(examples) // 6)]]
+    with np.load(seed_path(language, DEFAULT_MODEL), allow_pickle=False) as data:
+        seeded = dict(zip((str(k) for k in data["keys"]), data["vectors"], strict=True))
+    fresh = get_embedder(DEFAULT_MODEL).embed_queries(sample)
+    for text, vector in zip(sample, fresh, strict=True):
+        assert np.allclose(seeded[EmbeddingCache.key("query", text)], vector, atol=1e-6), text
