@@ -269,8 +269,9 @@ class Engine:
         per_topic = {t: float(sims[self._example_topics == t].max()) for t in self._topic_ids}
         ranked = sorted(per_topic.items(), key=lambda kv: -kv[1])
         folded = fold_key(text)
-        missing = next((d for d in self.taxonomy.details
-                        if d.id not in self.covered_topics and d.asks_folded(folded)), None)
+        nearest_offtopic = bool(ranked) and ranked[0][0] == OFFTOPIC
+        missing = next((d for d in self.taxonomy.details_asked(folded, nearest_offtopic)
+                        if d.id not in self.covered_topics), None)
         if missing is not None:
             # A detail of a covered topic that no section mentions ("În câte zile răspundeți la o
             # cerere?" where the rights section gives no term): the topic alone said "answer".

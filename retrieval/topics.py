@@ -60,6 +60,15 @@ class Taxonomy:
     # to a general assistant ("recomandați-mi un film") and prices ("cât costă platforma").
     offtopic_cues: tuple[re.Pattern[str], ...] = ()
 
+    def details_asked(self, folded: str, nearest_offtopic: bool = True) -> list[Topic]:
+        """The details a folded question asks about. A detail's cue counts only in a question that
+        names personal data, matches the detail's topic, or whose nearest example questions are
+        not off-topic ones: "Acceptați plata cu cardul?" is about a shop, not about card data."""
+        asked = [d for d in self.details if d.asks_folded(folded)]
+        if not asked or not nearest_offtopic or self.mentions_personal_data(folded):
+            return asked
+        return [d for d in asked if (parent := self.get(d.parent)) is not None and parent.asks_folded(folded)]
+
     def asks_offtopic(self, folded: str) -> bool:
         return not self.mentions_personal_data(folded) and any(c.search(folded) for c in self.offtopic_cues)
 
