@@ -69,7 +69,7 @@ def test_onedu_abstention(shipped_evaluation):
     assert s["answerable_abstained"] <= 0.03
     assert s["abstention_precision"] >= 0.9
     assert s["uncovered_abstained"] >= 0.9    # 10 of 10 today
-    assert s["offtopic_abstained"] >= 0.9     # 12 of 12 today
+    assert s["offtopic_abstained"] >= 0.9     # 11 of 12 today
 
 
 @pytest.mark.parametrize("policy", sorted(POLICY_HIT_AT_1))
