@@ -221,3 +221,20 @@ def test_front_matter_can_say_a_section_covers_a_detail(fake_embedder, tmp_path)
 def test_requests_and_prices_without_personal_data_are_off_topic(fake_engine, question):
     answer = retrieval.ask(fake_engine, question, k=3)
     assert answer.abstained and answer.reason == "offtopic" and answer.evidence["topic_by"] == "offtopic_cue"
+
+
+@pytest.mark.parametrize("question, detail", [
+    ("În câte zile răspundeți la o cerere de ștergere a datelor?", "response_time"),
+    ("trebuie sa platesc ceva ca sa primesc o copie a datelor mele?", "request_fee"),
+    ("Ce se întâmplă cu datele utilizatorilor dacă firma este vândută?", "business_transfer"),
+    ("Înregistrați convorbirile telefonice cu clienții?", "call_recording"),
+    ("Aplicația îmi accesează locația GPS?", "location_data"),
+    ("Cum sunt protejate parolele conturilor?", "account_security"),
+    ("Ce se întâmplă cu datele dacă sondajul este închis?", None),     # a survey closing, not the organisation
+    ("in ce locatie se pastreaza si se proceseaza datele", None),      # where data is stored: storage_location
+    ("Acceptați plata cu cardul la livrare?", None),                   # a shop question, not card data
+    ("Mi-am uitat parola, cum o resetez?", None),
+])
+def test_detail_cues_name_the_detail_and_only_it(question, detail):
+    asked = [d.id for d in load_taxonomy().details_asked(fold_key(question))]
+    assert asked[:1] == ([detail] if detail else [])
