@@ -264,7 +264,8 @@ class Engine:
         return out
 
     def classify(self, text: str, vector: np.ndarray) -> TopicGuess:
-        """The question's topic: a detail the policy lacks, else a cue pattern, else the nearest topic by examples."""
+        """The question's topic: a cue pattern if one matches, else the nearest topic by examples;
+        a covered topic gives way to a detail of it the policy lacks."""
         sims = self.index.example_matrix @ vector if len(self.index.example_matrix) else np.zeros(0)
         per_topic = {t: float(sims[self._example_topics == t].max()) for t in self._topic_ids}
         ranked = sorted(per_topic.items(), key=lambda kv: -kv[1])
@@ -272,15 +273,16 @@ class Engine:
         nearest_offtopic = bool(ranked) and ranked[0][0] == OFFTOPIC
         missing = next((d for d in self.taxonomy.details_asked(folded, nearest_offtopic)
                         if d.id not in self.covered_topics), None)
-        if missing is not None:
+        cued = [t.id for t in self.taxonomy.topics if t.asks_folded(folded)]
+        best = max(cued, key=lambda t: per_topic.get(t, 0.0)) if cued else None
+        if missing is not None and (best is None or self._covered(best)):
             # A detail of a covered topic that no section mentions ("În câte zile răspundeți la o
             # cerere?" where the rights section gives no term): the topic alone said "answer".
+            # A topic the policy lacks altogether is the more useful thing to say, so it comes first.
             sim = per_topic.get(missing.parent, 0.0)
             return TopicGuess(missing.id, "detail", sim, sim - max((v for t, v in ranked if t != missing.parent),
                                                                    default=0.0), False)
-        cued = [t.id for t in self.taxonomy.topics if t.asks_folded(folded)]
-        if cued:
-            best = max(cued, key=lambda t: per_topic.get(t, 0.0))
+        if best is not None:
             others = [v for t, v in ranked if t != best]
             sim = per_topic.get(best, 0.0)
             return TopicGuess(best, "cue", sim, sim - (others[0] if others else 0.0), self._covered(best))

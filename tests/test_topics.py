@@ -238,3 +238,10 @@ def test_requests_and_prices_without_personal_data_are_off_topic(fake_engine, qu
 def test_detail_cues_name_the_detail_and_only_it(question, detail):
     asked = [d.id for d in load_taxonomy().details_asked(fold_key(question))]
     assert asked[:1] == ([detail] if detail else [])
+
+
+def test_a_topic_the_policy_lacks_altogether_is_said_before_its_detail(fake_engine):
+    # ONedu has no rights or erasure section at all: that is the more useful thing to say.
+    answer = retrieval.ask(fake_engine, "În câte zile răspundeți la o cerere de ștergere a datelor?", k=3)
+    assert answer.abstained and answer.reason == "uncovered"
+    assert answer.evidence["topic_by"] == "cue" and answer.evidence["topic"] in {"rights", "erasure"}
