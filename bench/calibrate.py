@@ -5,8 +5,9 @@
 
 Policies: ONedu (`corpus/`, eval/questions.jsonl + eval/policies/onedu.jsonl) and
 every policy in ../shared/policies (its questions.jsonl + eval/policies/<slug>.jsonl).
-Indexes are kept in /tmp/calibrate-index (built once, then reused through the
-embedding cache). Each line: the settings and the overall figures, then hit@1 /
+Indexes are kept in /tmp/calibrate-index, or $CALIBRATE_INDEX (one folder per engineer:
+a taxonomy change rebuilds them), built once, then reused through the embedding cache.
+Each line: the settings and the overall figures, then hit@1 /
 answer-in-first-quote per policy. The shipped defaults in `engine.Settings` were
 chosen with this script on the dev half.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from common import ROOT
 from retrieval.evaluation import PolicyRun, combined_summary, evaluate, load_questions, select_split
 
 POLICIES = ROOT.parent / "shared" / "policies"
-INDEXES = Path("/tmp/calibrate-index")
+INDEXES = Path(os.environ.get("CALIBRATE_INDEX", "/tmp/calibrate-index"))
 
 
 def policy_sets() -> list[tuple[str, Path, list[Path]]]:

@@ -300,7 +300,7 @@ def cmd_topics(args: argparse.Namespace) -> int:
     if args.json:
         _json([{"section": c, "topics": list(t)} for c, t in by_section])
         return 0
-    names = {t.id: t.name for t in engine.taxonomy.topics}
+    names = {t.id: t.name for t in engine.taxonomy.topics + engine.taxonomy.details}
     for citation, topics in by_section:
         _out(citation)
         _out("   " + (", ".join(f"{names.get(t, t)} [{t}]" for t in topics) or "— (nicio temă)"))

@@ -98,7 +98,8 @@ class TopicGuess:
     """What the question is about, and how sure the engine is."""
 
     topic: str | None      # a taxonomy id, "offtopic", or None when unsure
-    by: str                # "cue" | "examples" | "nearest" (off-topic, no personal-data word) | "none"
+    by: str                # "detail" | "cue" | "offtopic_cue" | "examples" | "nearest" (off-topic, no
+                           # personal-data word) | "none"
     similarity: float      # best example cosine of that topic
     margin: float          # over the next topic
     covered: bool          # the policy has at least one section on the topic
@@ -264,19 +265,36 @@ class Engine:
         return out
 
     def classify(self, text: str, vector: np.ndarray) -> TopicGuess:
-        """The question's topic: a cue pattern if one matches, else the nearest topic by examples."""
+        """The question's topic: a cue pattern if one matches, else the nearest topic by examples;
+        a covered topic gives way to a detail of it the policy lacks."""
         sims = self.index.example_matrix @ vector if len(self.index.example_matrix) else np.zeros(0)
         per_topic = {t: float(sims[self._example_topics == t].max()) for t in self._topic_ids}
         ranked = sorted(per_topic.items(), key=lambda kv: -kv[1])
         folded = fold_key(text)
+        nearest_offtopic = bool(ranked) and ranked[0][0] == OFFTOPIC
+        missing = next((d for d in self.taxonomy.details_asked(folded, nearest_offtopic)
+                        if d.id not in self.covered_topics), None)
         cued = [t.id for t in self.taxonomy.topics if t.asks_folded(folded)]
-        if cued:
-            best = max(cued, key=lambda t: per_topic.get(t, 0.0))
+        best = max(cued, key=lambda t: per_topic.get(t, 0.0)) if cued else None
+        if missing is not None and (best is None or self._covered(best)):
+            # A detail of a covered topic that no section mentions ("În câte zile răspundeți la o
+            # cerere?" where the rights section gives no term): the topic alone said "answer".
+            # A topic the policy lacks altogether is the more useful thing to say, so it comes first.
+            sim = per_topic.get(missing.parent, 0.0)
+            return TopicGuess(missing.id, "detail", sim, sim - max((v for t, v in ranked if t != missing.parent),
+                                                                   default=0.0), False)
+        if best is not None:
             others = [v for t, v in ranked if t != best]
             sim = per_topic.get(best, 0.0)
             return TopicGuess(best, "cue", sim, sim - (others[0] if others else 0.0), self._covered(best))
         if not ranked:
             return TopicGuess(None, "none", 0.0, 0.0, True)
+        if self.taxonomy.asks_offtopic(folded):
+            # No topic cue, no personal-data word, and a request to a general assistant or a price:
+            # the example margin cannot tell these ("recomandați-mi un film bun": 0.001).
+            sim = per_topic.get(OFFTOPIC, 0.0)
+            return TopicGuess(OFFTOPIC, "offtopic_cue", sim, sim - max(
+                (v for t, v in ranked if t != OFFTOPIC), default=0.0), True)
         (best, sim), second = ranked[0], (ranked[1][1] if len(ranked) > 1 else 0.0)
         s = self.settings
         margin = s.offtopic_margin if best == OFFTOPIC else s.topic_margin
@@ -298,7 +316,7 @@ class Engine:
         if guess.topic == OFFTOPIC and not (guess.by == "nearest" and coverage < s.min_coverage):
             return "offtopic"   # (words the policy never uses, merely nearest to off-topic: gibberish, below)
         if s.abstain_uncovered and guess.topic is not None and not guess.covered and (
-                guess.by == "cue" or guess.margin >= s.uncovered_margin):
+                guess.by in ("cue", "detail") or guess.margin >= s.uncovered_margin):
             return "uncovered"   # the most useful answer: name what the policy does not say
         if coverage < s.min_coverage and not (guess.by == "cue" and guess.covered):
             # Words the policy never uses: gibberish or another vocabulary. A question a cue

@@ -36,6 +36,7 @@ class Topic:
     examples: tuple[str, ...]
     question_cues: tuple[re.Pattern[str], ...]
     section_cues: tuple[re.Pattern[str], ...]
+    parent: str = ""     # a detail of this topic (`details:` in the file), "" for a topic
 
     def asks(self, question: str) -> bool:
         return self.asks_folded(fold_key(question))
@@ -54,7 +55,7 @@ class Topic:
     @cached_property
     def _section_alternation(self) -> re.Pattern[str] | None:
         """All section cues as one pattern: one scan of a section instead of one per cue
-        (labelling 2,000 sections: 7.3 -> see README). None if the cues cannot be joined."""
+        (labelling 2,000 sections: 7.3 -> 3.4 s). None if the cues cannot be joined."""
         if not self.section_cues:
             return None
         try:
@@ -69,17 +70,37 @@ class Taxonomy:
     offtopic_examples: tuple[str, ...]
     digest: str          # sha256 of the file: an index built with another taxonomy is stale
     personal_data_cues: tuple[re.Pattern[str], ...] = ()   # any of them: the question is about personal data
+    # Details of covered topics ("how many days to answer a request", "call recordings"): a
+    # policy can cover rights or data collected and still say nothing of the detail asked.
+    # They label sections and decide "not covered" only; they never steer the ranking.
+    details: tuple[Topic, ...] = ()
+    # Off-topic on their own when the question names no personal data and no topic: requests
+    # to a general assistant ("recomandați-mi un film") and prices ("cât costă platforma").
+    offtopic_cues: tuple[re.Pattern[str], ...] = ()
+
+    def details_asked(self, folded: str, nearest_offtopic: bool = True) -> list[Topic]:
+        """The details a folded question asks about. A detail's cue counts only in a question that
+        names personal data, matches the detail's topic, or whose nearest example questions are
+        not off-topic ones: "Acceptați plata cu cardul?" is about a shop, not about card data."""
+        asked = [d for d in self.details if d.asks_folded(folded)]
+        if not asked or not nearest_offtopic or self.mentions_personal_data(folded):
+            return asked
+        return [d for d in asked if (parent := self.get(d.parent)) is not None and parent.asks_folded(folded)]
+
+    def asks_offtopic(self, folded: str) -> bool:
+        return not self.mentions_personal_data(folded) and any(c.search(folded) for c in self.offtopic_cues)
 
     def mentions_personal_data(self, folded: str) -> bool:
         """Whether a folded question names personal data at all ("datele", "emailul", "contul")."""
         return any(c.search(folded) for c in self.personal_data_cues)
 
     def get(self, topic_id: str) -> Topic | None:
-        return next((t for t in self.topics if t.id == topic_id), None)
+        return next((t for t in self.topics + self.details if t.id == topic_id), None)
 
     @property
     def ids(self) -> list[str]:
-        return [t.id for t in self.topics]
+        """Topics then details, in file order: every label a section can carry."""
+        return [t.id for t in self.topics + self.details]
 
     def examples(self) -> tuple[list[str], list[str]]:
         """(example questions, their topic ids), off-topic examples last."""
@@ -113,25 +134,44 @@ def load_taxonomy(path: Path | None = None) -> Taxonomy:
         raise RetrievalError(f"Taxonomia temelor ({path}) nu poate fi citită: {type(exc).__name__}") from None
     if not isinstance(data, dict) or not isinstance(data.get("topics"), list):
         raise RetrievalError(f"{path}: taxonomia trebuie să aibă o listă `topics`")
+    topics = _topics(data["topics"], path.name, "tema")
+    if not isinstance(data.get("details") or [], list):
+        raise RetrievalError(f"{path}: `details` trebuie să fie o listă")
+    details = _topics(data.get("details") or [], path.name, "detaliul")
+    ids = [t.id for t in topics]
+    for detail in details:
+        if detail.parent not in ids:
+            raise RetrievalError(
+                f"{path.name}, detaliul {detail.id}: `parent` trebuie să fie o temă ({detail.parent!r})")
+        if detail.examples:   # examples feed the nearest-topic classifier, which details stay out of
+            raise RetrievalError(f"{path.name}, detaliul {detail.id}: un detaliu nu are `examples`")
+    if len(set(ids + [d.id for d in details])) != len(ids) + len(details):
+        raise RetrievalError(f"{path.name}: id-uri de teme repetate")
+    offtopic = tuple(str(e) for e in (data.get(OFFTOPIC) or {}).get("examples") or ())
+    offtopic_cues = _compile((data.get(OFFTOPIC) or {}).get("question_cues") or [], f"{path.name}, offtopic")
+    cues = _compile(data.get("personal_data_cues") or [], f"{path.name}, personal_data_cues")
+    return Taxonomy(tuple(topics), offtopic, hashlib.sha256(raw).hexdigest(), cues, tuple(details), offtopic_cues)
+
+
+def _topics(items: list[Any], file: str, what: str) -> list[Topic]:
     topics = []
-    for n, item in enumerate(data["topics"]):
-        where = f"{path.name}, tema {n + 1}"
+    for n, item in enumerate(items):
+        where = f"{file}, {what} {n + 1}"
         try:
             topics.append(Topic(str(item["id"]), str(item["name"]), str(item["missing"]),
                                 tuple(str(e) for e in item.get("examples") or ()),
                                 _compile(item.get("question_cues") or [], where),
-                                _compile(item.get("section_cues") or [], where)))
-        except (KeyError, TypeError):
+                                _compile(item.get("section_cues") or [], where),
+                                str(item.get("parent") or "")))
+        except (KeyError, TypeError, AttributeError):
             raise RetrievalError(f"{where}: lipsesc id, name sau missing") from None
-    offtopic = tuple(str(e) for e in (data.get(OFFTOPIC) or {}).get("examples") or ())
-    cues = _compile(data.get("personal_data_cues") or [], f"{path.name}, personal_data_cues")
-    return Taxonomy(tuple(topics), offtopic, hashlib.sha256(raw).hexdigest(), cues)
+    return topics
 
 
 def section_topics(taxonomy: Taxonomy, section: Section) -> list[str]:
     """Topics whose section cues occur in the section's headings or text."""
     folded = fold_key(" ".join(section.path) + "\n" + section.text)
-    return [t.id for t in taxonomy.topics if t.in_section(folded)]
+    return [t.id for t in taxonomy.topics + taxonomy.details if t.in_section(folded)]
 
 
 def _overrides(page: Page, section: Section, taxonomy: Taxonomy) -> tuple[set[str], set[str]]:

@@ -24,6 +24,12 @@ POLICY_HIT_AT_1 = {
     "asmi-caravana": 0.78, "cosmomarket": 0.93, "dentocare": 0.71, "eusurvey": 0.75,
     "osubb-app": 0.73, "primaria-floresti-stoenesti": 0.8, "sintezaur": 0.73,
 }
+# Questions abstained per policy (uncovered, off-topic) on its shared set: measured today minus one
+# question each (README "Saying what the policy does not say"; sintezaur: 1 of 5 uncovered today).
+POLICY_ABSTAINED = {
+    "asmi-caravana": (5, 1), "cosmomarket": (5, 1), "dentocare": (5, 1), "eusurvey": (3, 1),
+    "osubb-app": (4, 1), "primaria-floresti-stoenesti": (5, 1), "sintezaur": (0, 1),
+}
 
 
 @pytest.fixture(scope="module")
@@ -34,15 +40,20 @@ def shipped_evaluation(engine):
 
 
 @pytest.fixture(scope="module")
-def policy_runs(tmp_path_factory):
+def policy_engines(tmp_path_factory):
     if not POLICIES.is_dir():
         pytest.skip(f"{POLICIES} is not here (CI lays ../shared beside the clone)")
+    return {folder.name: retrieval.open_engine(tmp_path_factory.mktemp(folder.name), folder / "pages")
+            for folder in sorted(p for p in POLICIES.iterdir() if (p / "pages").is_dir())}
+
+
+@pytest.fixture(scope="module")
+def policy_runs(policy_engines):
     runs = []
-    for folder in sorted(p for p in POLICIES.iterdir() if (p / "pages").is_dir()):
-        engine = retrieval.open_engine(tmp_path_factory.mktemp(folder.name), folder / "pages")
-        questions, errors = load_questions(folder / "questions.jsonl")
+    for name, engine in policy_engines.items():
+        questions, errors = load_questions(POLICIES / name / "questions.jsonl")
         assert not errors
-        runs.append(PolicyRun(folder.name, evaluate(engine, questions, k=5)))
+        runs.append(PolicyRun(name, evaluate(engine, questions, k=5)))
     return runs
 
 
@@ -57,15 +68,23 @@ def test_onedu_abstention(shipped_evaluation):
     s = shipped_evaluation[1].summary
     assert s["answerable_abstained"] <= 0.03
     assert s["abstention_precision"] >= 0.9
-    assert s["uncovered_abstained"] >= 0.8
-    assert s["offtopic_abstained"] >= 0.75
+    assert s["uncovered_abstained"] >= 0.9    # 10 of 10 today
+    assert s["offtopic_abstained"] >= 0.9     # 11 of 12 today
 
 
 @pytest.mark.parametrize("policy", sorted(POLICY_HIT_AT_1))
 def test_each_real_policy_ranks_the_answering_section_first(policy_runs, policy):
     run = next(r for r in policy_runs if r.name == policy)
     assert run.evaluation.summary["hit@1"] >= POLICY_HIT_AT_1[policy]
-    assert run.evaluation.summary["answerable_abstained"] <= 0.15
+
+
+@pytest.mark.parametrize("policy", sorted(POLICY_ABSTAINED))
+def test_each_real_policy_says_what_it_does_not_say(policy_runs, policy):
+    results = next(r for r in policy_runs if r.name == policy).evaluation.results
+    uncovered, offtopic = POLICY_ABSTAINED[policy]
+    assert sum(r.abstained for r in results if r.kind == "uncovered") >= uncovered
+    assert sum(r.abstained for r in results if r.kind == "offtopic") >= offtopic
+    assert sum(r.abstained for r in results if r.answerable) <= 1   # 0 today
 
 
 def test_all_real_policies_together(policy_runs):
@@ -73,9 +92,25 @@ def test_all_real_policies_together(policy_runs):
     assert s["hit@1"] >= 0.82 and s["hit@3"] >= 0.94
     assert s["answer_in_first_quote"] >= 0.6
     assert s["first_quote_chars"] <= 350 and s["answer_chars"] <= 900
-    assert s["uncovered_abstained"] >= 0.6
-    assert s["offtopic_abstained"] >= 0.9
+    assert s["uncovered_abstained"] >= 0.84   # 34 of 39 today
+    assert s["offtopic_abstained"] >= 0.9     # 14 of 14 today
     assert s["answerable_abstained"] <= 0.03
+    assert s["abstention_precision"] >= 0.9
+
+
+def test_the_labelled_abstention_set_on_every_policy(engine, policy_engines):
+    """The calibration set (bench/calibrate.py): every policy's questions plus its eval/policies/<slug>.jsonl
+    (uncovered, off-topic and near-miss answerable questions), both halves; tuned on dev."""
+    extra = QUESTIONS.parent / "policies"
+    runs = []
+    for name, eng in [("onedu", engine), *policy_engines.items()]:
+        files = [QUESTIONS if name == "onedu" else POLICIES / name / "questions.jsonl", extra / f"{name}.jsonl"]
+        questions = [q for f in files for q in load_questions(f)[0]]
+        runs.append(PolicyRun(name, evaluate(eng, questions, k=5)))
+    s = combined_summary(runs, 5)
+    assert s["uncovered_abstained"] >= 0.85      # 84 of 97 today (dev 45/49, test 39/48)
+    assert s["offtopic_abstained"] >= 0.9        # 39 of 42 today
+    assert s["answerable_abstained"] <= 0.03     # 3 of 275 today (near misses)
     assert s["abstention_precision"] >= 0.9
 
 

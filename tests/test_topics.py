@@ -9,7 +9,7 @@ from conftest import CORPUS, build_fake
 from retrieval.answer import NOT_COVERED
 from retrieval.errors import CorpusError, RetrievalError
 from retrieval.store import load_index
-from retrieval.text import fold
+from retrieval.text import fold, fold_key
 from retrieval.topics import OFFTOPIC, RESOURCES, load_taxonomy
 
 SHIPPED = RESOURCES / "ro" / "topics.yaml"
@@ -46,7 +46,9 @@ def test_every_topic_has_name_missing_and_examples():
 
 
 def test_every_regex_compiles_and_is_written_for_folded_text(raw_topics):
-    for item in raw_topics:
+    raw = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
+    items = raw_topics + raw["details"] + [{"id": OFFTOPIC, **raw[OFFTOPIC]}]
+    for item in items:
         for kind in ("question_cues", "section_cues"):
             for pattern in item.get(kind) or []:
                 re.compile(pattern)
@@ -58,6 +60,42 @@ def test_off_topic_examples_match_no_topic_cue():
     taxonomy = load_taxonomy()
     for example in taxonomy.offtopic_examples:
         assert not [t.id for t in taxonomy.topics if t.asks(example)], example
+        assert not taxonomy.details_asked(fold_key(example)), example
+
+
+def test_details_are_named_parts_of_a_topic():
+    taxonomy = load_taxonomy()
+    assert len(taxonomy.details) >= 10
+    for detail in taxonomy.details:
+        assert detail.parent in [t.id for t in taxonomy.topics] and not detail.examples, detail.id
+        assert detail.question_cues and detail.section_cues, detail.id
+        sentence = NOT_COVERED.format(missing=detail.missing)
+        assert not detail.missing.rstrip().endswith((".", "?")) and sentence.count(".") == 1, sentence
+        assert taxonomy.get(detail.id) is detail and detail.id in taxonomy.ids
+
+
+def test_off_topic_cues_need_a_question_without_personal_data():
+    taxonomy = load_taxonomy()
+    assert taxonomy.asks_offtopic(fold_key("recomandați-mi un film bun"))
+    assert taxonomy.asks_offtopic(fold_key("Cât costă platforma pentru o școală?"))
+    assert not taxonomy.asks_offtopic(fold_key("spuneți-mi ce date colectați"))
+    assert not taxonomy.asks_offtopic(fold_key("cât costă o copie a datelor mele?"))
+    texts, labels = taxonomy.examples()
+    assert not [t for t, label in zip(texts, labels, strict=True)
+                if label != OFFTOPIC and taxonomy.asks_offtopic(fold_key(t))]
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("details:\n  - {id: d, parent: nope, name: D, missing: d}\n", "`parent` trebuie să fie o temă"),
+    ("details:\n  - {id: d, parent: x, name: D, missing: d, examples: [a]}\n", "un detaliu nu are `examples`"),
+    ("details:\n  - {id: x, parent: x, name: D, missing: d}\n", "id-uri de teme repetate"),
+    ("details: {id: d}\n", "`details` trebuie să fie o listă"),
+])
+def test_a_broken_detail_is_a_clear_error(tmp_path, extra, message):
+    path = tmp_path / "t.yaml"
+    path.write_text("topics:\n  - {id: x, name: X, missing: x}\n" + extra, encoding="utf-8")
+    with pytest.raises(RetrievalError, match=re.escape(message)):
+        load_taxonomy(path)
 
 
 def test_a_broken_taxonomy_file_is_a_clear_error(tmp_path):
@@ -145,3 +183,65 @@ def test_shipped_corpus_has_no_topic_overrides_that_hide_errors():
     from retrieval.pages import load_corpus
 
     assert all("topics" not in p.meta for p in load_corpus(CORPUS))
+
+
+def rights_page(folder, topics_yaml: str = ""):
+    folder.mkdir(exist_ok=True)
+    (folder / "p.md").write_text(
+        f"---\ntitle: Pagina\n{topics_yaml}---\n"
+        "# Drepturile dumneavoastră\nAveți dreptul de acces la date și dreptul la ștergerea datelor. "
+        "Răspundem cererilor în termen de 30 de zile.\n"
+        "# Securitate\nProtejăm datele cu măsuri tehnice și organizatorice.\n", encoding="utf-8")
+    return folder
+
+
+def test_a_detail_the_policy_lacks_is_not_covered_though_its_topic_is(fake_embedder, tmp_path):
+    build_fake(rights_page(tmp_path / "c"), tmp_path / "i")
+    engine = retrieval.open_engine(tmp_path / "i")
+    assert {"rights", "response_time"} <= engine.covered_topics and "request_fee" not in engine.covered_topics
+
+    answered = retrieval.ask(engine, "În câte zile răspundeți la o cerere de acces la date?", k=3)
+    assert not answered.abstained and answered.evidence["topic_by"] != "detail"
+
+    answer = retrieval.ask(engine, "Costă ceva să cer o copie a datelor mele?", k=3)
+    assert answer.abstained and answer.reason == "uncovered"
+    assert answer.evidence["topic"] == "request_fee" and answer.evidence["topic_by"] == "detail"
+    assert answer.evidence["topic_covered"] is False
+    assert answer.message == NOT_COVERED.format(missing=load_taxonomy().get("request_fee").missing)
+
+
+def test_front_matter_can_say_a_section_covers_a_detail(fake_embedder, tmp_path):
+    build_fake(rights_page(tmp_path / "c", "topics:\n  Drepturile dumneavoastră: [request_fee]\n"), tmp_path / "i")
+    engine = retrieval.open_engine(tmp_path / "i")
+    answer = retrieval.ask(engine, "Costă ceva să cer o copie a datelor mele?", k=3)
+    assert not answer.abstained and answer.evidence["topic_by"] != "detail"
+
+
+@pytest.mark.parametrize("question", ["recomandati-mi un film bun", "Cât costă platforma pentru o școală?"])
+def test_requests_and_prices_without_personal_data_are_off_topic(fake_engine, question):
+    answer = retrieval.ask(fake_engine, question, k=3)
+    assert answer.abstained and answer.reason == "offtopic" and answer.evidence["topic_by"] == "offtopic_cue"
+
+
+@pytest.mark.parametrize("question, detail", [
+    ("În câte zile răspundeți la o cerere de ștergere a datelor?", "response_time"),
+    ("trebuie sa platesc ceva ca sa primesc o copie a datelor mele?", "request_fee"),
+    ("Ce se întâmplă cu datele utilizatorilor dacă firma este vândută?", "business_transfer"),
+    ("Înregistrați convorbirile telefonice cu clienții?", "call_recording"),
+    ("Aplicația îmi accesează locația GPS?", "location_data"),
+    ("Cum sunt protejate parolele conturilor?", "account_security"),
+    ("Ce se întâmplă cu datele dacă sondajul este închis?", None),     # a survey closing, not the organisation
+    ("in ce locatie se pastreaza si se proceseaza datele", None),      # where data is stored: storage_location
+    ("Acceptați plata cu cardul la livrare?", None),                   # a shop question, not card data
+    ("Mi-am uitat parola, cum o resetez?", None),
+])
+def test_detail_cues_name_the_detail_and_only_it(question, detail):
+    asked = [d.id for d in load_taxonomy().details_asked(fold_key(question))]
+    assert asked[:1] == ([detail] if detail else [])
+
+
+def test_a_topic_the_policy_lacks_altogether_is_said_before_its_detail(fake_engine):
+    # ONedu has no rights or erasure section at all: that is the more useful thing to say.
+    answer = retrieval.ask(fake_engine, "În câte zile răspundeți la o cerere de ștergere a datelor?", k=3)
+    assert answer.abstained and answer.reason == "uncovered"
+    assert answer.evidence["topic_by"] == "cue" and answer.evidence["topic"] in {"rights", "erasure"}

@@ -39,7 +39,9 @@ MAX_MESSAGES = 100  # a session keeps at most this many messages (user + assista
 WHOLE_SECTION = "Toată secțiunea"
 PLACEHOLDER = "Scrieți întrebarea…"   # short: a phone shows it whole (390 px)
 
-TOPIC_BY = {"cue": "după cuvinte-cheie", "examples": "după întrebările-exemplu", "none": "nesigură"}
+TOPIC_BY = {"cue": "după cuvinte-cheie", "examples": "după întrebările-exemplu", "none": "nesigură",
+            "detail": "un detaliu al temei, după cuvinte-cheie", "nearest": "cea mai apropiată (fără date personale)",
+            "offtopic_cue": "cerere sau preț, fără date personale"}
 
 
 @dataclass
