@@ -132,7 +132,8 @@ def _expand(engine: Engine, unit: int, question: str, budget: int, min_chars: in
         # sentence that names a thing is often followed by the one that says what it does.
         size, following = len(engine.unit_text[unit]), unit + 1
         while size < min_chars and following < len(units) and units[following].line == head.line and \
-                units[following].section == head.section and size + len(engine.unit_text[following]) <= budget:
+                units[following].section == head.section and size + len(engine.unit_text[following]) <= budget \
+                and not (DANGLING_INTRO and _dangling(engine, following)):
             picked.add(following)
             size += len(engine.unit_text[following]) + 1
             following += 1
@@ -224,8 +225,8 @@ def _with_runner_up(engine: Engine, retrieval: Retrieval, section: int, best: in
     The sentence that names a thing and the one that answers are often two lines apart.
     """
     scores = retrieval.unit_scores
-    ranked = sorted((u for u in engine.section_units[section] if u not in ids and u in scores),
-                    key=lambda u: -scores[u])
+    ranked = sorted((u for u in engine.section_units[section] if u not in ids and u in scores and
+                     not (DANGLING_INTRO and _dangling(engine, u))), key=lambda u: -scores[u])
     if not ranked or scores[ranked[0]] < scores[best] - RUNNER_UP_GAP:
         return ids
     extra = _expand(engine, ranked[0], retrieval.question, OTHER_BUDGET)
@@ -251,18 +252,38 @@ def _usable_unit(engine: Engine, retrieval: Retrieval, section: int, best: int) 
 
 
 def _attach(engine: Engine, section: int, ids: list[int], budget: int) -> list[int]:
-    """The sentence before a passage that opens with a connector or a pronoun: it says what "this" is."""
+    """Sentences that lean on their neighbour come with it: a passage opening with a connector or a
+    pronoun ("Prin urmare", "Acestea") brings the sentence before; one followed by such a sentence
+    ("În aceste cazuri, ne asigurăm că …") brings it. Each only when the passage still fits."""
     if not ATTACH or not ids:
         return ids
-    first = min(ids)
     own = engine.section_units[section]
     units = engine.index.units
-    if not own or first == own[0] or units[first].kind != "sentence" or \
-            not _CONNECTOR.match(fold(engine.unit_text[first])):
+    if not own:
         return ids
-    before = first - 1
-    size = sum(len(engine.unit_text[i]) + 3 for i in ids) + len(engine.unit_text[before]) + 3
-    return sorted(set(ids) | {before}) if size <= budget and units[before].kind == "sentence" else ids
+    picked = sorted(set(ids))
+
+    def leans(unit: int) -> bool:
+        return units[unit].kind == "sentence" and bool(_CONNECTOR.match(fold(engine.unit_text[unit])))
+
+    def whole(unit: int) -> bool:   # not a list intro, which would come without its list
+        return not engine.list_items.get(unit) and not (DANGLING_INTRO and _dangling(engine, unit))
+
+    def fits(extra: int) -> bool:
+        return sum(len(engine.unit_text[i]) + 3 for i in [*picked, extra]) <= budget
+
+    first, last = picked[0], picked[-1]
+    if first > own[0] and leans(first) and units[first - 1].kind == "sentence" and fits(first - 1):
+        picked.insert(0, first - 1)
+    if last < own[-1] and leans(last + 1) and whole(last + 1) and units[last].kind == "sentence" and fits(last + 1):
+        picked.append(last + 1)
+    return picked
+
+
+def _introduces_picked(engine: Engine, unit: int, picked: list[int]) -> bool:
+    """False for a list intro none of whose items is in the passage: it would come without its list."""
+    items = engine.list_items.get(unit)
+    return not items or any(i in picked for i in items)
 
 
 def _grow(engine: Engine, retrieval: Retrieval, section: int, ids: list[int], target: int, budget: int) -> list[int]:
@@ -281,7 +302,8 @@ def _grow(engine: Engine, retrieval: Retrieval, section: int, ids: list[int], ta
 
     while size(picked) < target:
         options = [u for u in (picked[0] - 1, picked[-1] + 1) if first <= u <= last and u not in picked]
-        options = [u for u in options if size(picked) + len(engine.unit_text[u]) + 3 <= budget]
+        options = [u for u in options if size(picked) + len(engine.unit_text[u]) + 3 <= budget and
+                   _introduces_picked(engine, u, picked) and not (DANGLING_INTRO and _dangling(engine, u))]
         if not options:
             break
         best = max(options, key=lambda u: scores.get(u, float("-inf")))
