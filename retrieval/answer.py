@@ -26,7 +26,6 @@ LEAD_MIN_CHARS = 200     # the first passage grows by following sentences of its
 # bench/quotes.py: dev 0.754 -> 0.761, test 0.708 -> 0.715; first quote +28 characters on average).
 LEAD_GROW_TO = 200
 DANGLING_INTRO = True    # a sentence ending in ":" with no list after it is never quoted alone
-FIT_BY_SCORE = True      # a list too long for its budget keeps its best-scored items (the one that answers)
 ATTACH = True            # a lead sentence opening with a connector ("Prin urmare", "Acestea") brings the one before
 _CONNECTOR = re.compile(r"^(prin urmare|cu alte cuvinte|in aceste cazuri|in acest caz|in acest scop|acestea|aceasta|"
                         r"acesta|acest lucru|astfel|de aceea|totodata|de asemenea|el |ea |ei |ele |in plus)\b")
@@ -142,21 +141,27 @@ def _expand(engine: Engine, unit: int, question: str, budget: int, min_chars: in
 
 def _fit(engine: Engine, picked: list[int], keep: int, budget: int,
          scores: dict[int, float] | None = None) -> list[int]:
-    """Drop list items until the passage fits the budget: the worst-scored first (when the question's
-    scores are known), else the farthest from the one that answers."""
+    """Drop list items farthest from the one that answers until the passage fits the budget.
+
+    The list's best-scored item is kept too: a list that answers as a whole ("Parteneri și terți
+    …:") keeps its first items in page order, and the one item a narrower question asks about
+    ("bilete la evenimente" -> ticketing) is never cut. Dropping by score alone was neutral on
+    both halves and cut the first partners out of "cui partajați datele mele?".
+    """
     def size(ids: list[int]) -> int:
         return sum(len(engine.unit_text[i]) + 3 for i in ids)
 
     picked = list(picked)
+    items = [i for i in picked if engine.index.units[i].kind == "item"]
+    protected = {keep}
+    if scores and items:
+        protected.add(max(items, key=lambda i: scores.get(i, float("-inf"))))
     while size(picked) > budget and len(picked) > 2:
-        removable = [i for i in picked if i != keep and engine.index.units[i].kind == "item" and
+        removable = [i for i in picked if i not in protected and engine.index.units[i].kind == "item" and
                      not engine.list_items.get(i)]
         if not removable:
             break
-        if scores and FIT_BY_SCORE:
-            picked.remove(min(removable, key=lambda i: (scores.get(i, float("-inf")), -abs(i - keep))))
-        else:
-            picked.remove(max(removable, key=lambda i: abs(i - keep)))
+        picked.remove(max(removable, key=lambda i: abs(i - keep)))
     return picked
 
 

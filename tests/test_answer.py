@@ -90,16 +90,15 @@ def test_a_short_lead_grows_by_its_better_neighbour_within_the_budget(engine, mo
     assert alone in grown and len(alone) < len(grown) <= answer_module.LEAD_BUDGET
 
 
-def test_a_list_too_long_for_the_budget_keeps_its_best_scored_items(engine):
+def test_a_list_too_long_for_the_budget_keeps_its_first_items_and_its_best_scored_one(engine):
     intro = _unit(engine, "Transmitem datele")
     items = engine.list_items.get(intro)
     assert len(items) == 6
     payments = items[-1]
-    scores = {u: 0.0 for u in items} | {payments: 5.0}
-    kept = answer_module._fit(engine, [intro, *items], keep=intro, budget=330, scores=scores)
-    assert intro in kept and payments in kept and len(kept) < 7
-    nearest = answer_module._fit(engine, [intro, *items], keep=intro, budget=330)
-    assert payments not in nearest      # without scores: the items nearest the intro, as before
+    kept = answer_module._fit(engine, [intro, *items], keep=intro, budget=330,
+                              scores={u: 0.0 for u in items} | {payments: 5.0})
+    assert intro in kept and items[0] in kept and payments in kept and len(kept) < 7
+    assert payments not in answer_module._fit(engine, [intro, *items], keep=intro, budget=330)   # no scores
 
 
 def test_every_quote_is_a_verbatim_slice_of_its_section(engine):
