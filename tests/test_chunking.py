@@ -148,3 +148,14 @@ def test_split_sentences_respects_abbreviations_and_lower_case():
     assert pieces == ["Vezi art. 6 alin. (1) lit. b.", "Nr. 5 e ok.", "Scrieți-ne (ex. pe e-mail) la dvs. acasă!",
                       "Gata?", "Da."]
     assert split_sentences("   ") == []
+
+
+def test_an_address_is_not_cut_at_its_abbreviations():
+    """Real pages (city hall, student NGO): "bd. Gen. Gheorghe Magheru" was three units, and the
+    answer to "where do I complain" was quoted without its street."""
+    text = ("Adresa: Bucuresti, bd. Gen. Gheorghe Magheru nr. 28-30, sector 1. Situată în Bdul. G-ral "
+            "Gheorghe Magheru nr. 28-30, București. Șos. Olteniței nr. 2, bl. 3, sc. A, ap. 4, jud. Ilfov. Gata.")
+    pieces = [text[a:b] for a, b in split_sentences(text)]
+    assert pieces == ["Adresa: Bucuresti, bd. Gen. Gheorghe Magheru nr. 28-30, sector 1.",
+                      "Situată în Bdul. G-ral Gheorghe Magheru nr. 28-30, București.",
+                      "Șos. Olteniței nr. 2, bl. 3, sc. A, ap. 4, jud. Ilfov.", "Gata."]

@@ -60,7 +60,7 @@ def policy_runs(policy_engines):
 def test_onedu_hit_rates_and_answers(shipped_evaluation):
     s = shipped_evaluation[1].summary
     assert s["hit@1"] >= 0.90 and s["hit@3"] >= 0.95
-    assert s["answer_in_first_quote"] >= 0.78
+    assert s["answer_in_first_quote"] >= 0.88   # 0.896 measured (95 of 106)
     assert s["first_quote_chars"] <= 350 and s["answer_chars"] <= 900
 
 
@@ -90,7 +90,7 @@ def test_each_real_policy_says_what_it_does_not_say(policy_runs, policy):
 def test_all_real_policies_together(policy_runs):
     s = combined_summary(policy_runs, 5)
     assert s["hit@1"] >= 0.82 and s["hit@3"] >= 0.94
-    assert s["answer_in_first_quote"] >= 0.6
+    assert s["answer_in_first_quote"] >= 0.63   # 0.648 measured (68 of 105)
     assert s["first_quote_chars"] <= 350 and s["answer_chars"] <= 900
     assert s["uncovered_abstained"] >= 0.84   # 34 of 39 today
     assert s["offtopic_abstained"] >= 0.9     # 14 of 14 today
@@ -112,6 +112,29 @@ def test_the_labelled_abstention_set_on_every_policy(engine, policy_engines):
     assert s["offtopic_abstained"] >= 0.9        # 39 of 42 today
     assert s["answerable_abstained"] <= 0.03     # 3 of 275 today (near misses)
     assert s["abstention_precision"] >= 0.9
+
+
+def test_no_quote_ends_on_a_list_intro_without_its_list(policy_runs, shipped_evaluation):
+    """ "Iată care sunt modurile …:" with nothing after it tells the reader nothing (21 such quotes before)."""
+    runs = [*policy_runs, PolicyRun("onedu", shipped_evaluation[1])]
+    for run in runs:
+        for result in run.evaluation.results:
+            for quote in result.quotes:
+                assert not quote["quote"].rstrip().endswith(":"), (run.name, result.id, quote["quote"])
+
+
+def test_the_use_question_leads_with_the_purpose_not_the_announcement(engine):
+    answer = retrieval.ask(engine, "How do you use my information?", k=3)
+    assert answer.quotes[0].citation == "Utilizarea datelor › Cum vă utilizăm informațiile?"
+    assert "cu scopul de a vă furniza o experiență personalizată" in answer.quotes[0].quote
+
+
+@pytest.mark.xfail(strict=True, reason="known fault, not fixed: the opt-out sentence shares the question's only "
+                   "content word (e-mail) and has the highest cosine; see README 'Quote choice'")
+def test_the_email_question_quotes_what_the_email_is_used_for(engine):
+    answer = retrieval.ask(engine, "ce faceti cu emailul meu?", k=3)
+    assert answer.quotes[0].section == "Pentru a comunica cu dvs."
+    assert "Unsubscribe" not in answer.quotes[0].quote
 
 
 def test_every_abstention_says_why_and_gives_a_way_forward(policy_runs):
