@@ -69,6 +69,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=4, help="PRIVACY_THREADS: questions at once per worker")
     parser.add_argument("--rate", type=float, default=0.0,
                         help="questions a second per user (0: closed loop, ask again as soon as answered)")
+    parser.add_argument("--poisson", action="store_true",
+                        help="with --rate: exponential think times (independent visitors) instead of exact pacing")
     parser.add_argument("--swap", action="store_true", help="rebuild the index halfway through")
     args = parser.parse_args()
 
@@ -97,7 +99,8 @@ def main() -> int:
                                "--host", url, "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
                                "--stop-timeout", "10"],
                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              env={**os.environ, "LOAD_RATE_PER_USER": str(args.rate)})
+                              env={**os.environ, "LOAD_RATE_PER_USER": str(args.rate),
+                                   "LOAD_ARRIVALS": "poisson" if args.poisson else "paced"})
         swap: dict[str, float | str] = {}
         if args.swap:
             def rebuild() -> None:
@@ -132,7 +135,8 @@ def main() -> int:
         row = next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
     result = {
         "users": args.users, "seconds": args.seconds, "workers": args.workers, "threads": args.threads,
-        "rate_per_user": args.rate or "closed loop", "swap": swap or None,
+        "rate_per_user": args.rate or "closed loop", "arrivals": "poisson" if args.poisson else "paced",
+        "swap": swap or None,
         "requests": int(row["Request Count"]), "failures": int(row["Failure Count"]),
         "answers_per_s": round(float(row["Requests/s"]), 1),
         "p50_ms": float(row["50%"]), "p95_ms": float(row["95%"]), "p99_ms": float(row["99%"]),

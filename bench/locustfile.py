@@ -27,10 +27,18 @@ GENERATIONS: dict[str, int] = {}
 _addresses = itertools.count(1)
 # Questions a second per user (bench/load.py --rate); 0 = closed loop.
 RATE = float(os.environ.get("LOAD_RATE_PER_USER", "0") or 0)
+# "paced": each user asks exactly RATE a second (locust's constant_throughput); the users then
+# drift into step and arrive in bursts of up to 20. "poisson": exponential think time of mean
+# 1/RATE, as independent visitors arrive (bench/load.py --poisson).
+ARRIVALS = os.environ.get("LOAD_ARRIVALS", "paced")
+
+
+def _exponential(user: FastHttpUser) -> float:
+    return user.random.expovariate(RATE)
 
 
 class Visitor(FastHttpUser):
-    wait_time = constant_throughput(RATE) if RATE > 0 else constant(0)
+    wait_time = (_exponential if ARRIVALS == "poisson" else constant_throughput(RATE)) if RATE > 0 else constant(0)
 
     def on_start(self) -> None:
         n = next(_addresses)
