@@ -32,7 +32,11 @@ import contextlib
 import os
 from collections.abc import Iterator
 
-USER_SET = "OMP_NUM_THREADS" in os.environ
+# Set beside our default, so that a child process (a build started by the app, a benchmark's
+# worker) inherits it as ours, not as its user's: the first 240-section benchmark build ran on
+# one core because its parent's default looked like a user's choice.
+OURS = "PRIVACY_OMP_DEFAULT"
+USER_SET = "OMP_NUM_THREADS" in os.environ and os.environ.get(OURS) != os.environ["OMP_NUM_THREADS"]
 
 
 def set_defaults() -> None:
@@ -41,7 +45,8 @@ def set_defaults() -> None:
     Run when this module is imported, which `retrieval/__init__.py` does before anything else.
     """
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if "OMP_NUM_THREADS" not in os.environ:
+        os.environ["OMP_NUM_THREADS"] = os.environ[OURS] = "1"
 
 
 set_defaults()

@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 PROBE = """
 import json
 import retrieval
@@ -28,7 +30,7 @@ print(json.dumps({"asking": asking, "building": building, "after": model_threads
 
 
 def probe(**env: str) -> dict[str, object]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("OMP_")}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OMP_") and k != "PRIVACY_OMP_DEFAULT"}
     done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env={**clean, **env},
                           check=True, timeout=120)
     result: dict[str, object] = json.loads(done.stdout)
@@ -46,3 +48,15 @@ def test_the_users_thread_count_wins() -> None:
     seen = probe(OMP_NUM_THREADS="3")
     assert seen["asking"] == [3]
     assert seen["building"] == [3]
+
+
+def test_a_child_of_a_process_that_set_the_default_still_builds_on_every_core() -> None:
+    """The parent's default is inherited as the parent's, not taken for the user's choice."""
+    import retrieval  # noqa: F401  (sets the default in this process' environment, as a parent would)
+    from retrieval import threads
+
+    if threads.USER_SET:
+        pytest.skip("OMP_NUM_THREADS was set by whoever runs the tests")
+    seen = probe(OMP_NUM_THREADS=os.environ["OMP_NUM_THREADS"], PRIVACY_OMP_DEFAULT=os.environ[threads.OURS])
+    assert seen["asking"] == [1]
+    assert seen["building"] == [seen["cores"]]
