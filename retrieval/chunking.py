@@ -17,7 +17,11 @@ if TYPE_CHECKING:
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 CHUNK_SIZE = 1000
-CHUNK_OVERLAP = 200
+# No overlap: chunks only give a section its dense score (quotes come from units), and the
+# splitter cuts between paragraphs, lines or sentences, never inside one. Measured against 200
+# (all sets, `eval eval/questions.jsonl ../shared/policies`): every hit and abstention figure equal,
+# whole answer 692 -> 676 characters, 5% fewer tokens for the model in a 240-section build.
+CHUNK_OVERLAP = 0
 # Paragraphs first (a list and the sentence introducing it share a paragraph),
 # then lines, then sentences: a split lands between list items, never inside one.
 SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
