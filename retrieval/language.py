@@ -21,6 +21,10 @@ from stop_words import get_stop_words
 
 from .errors import RetrievalError
 
+# libyaml's safe loader when PyYAML has it (its wheels do): the 70 KB taxonomy in 5 ms, not 62 ms,
+# on every cold start; the same data (the fast tier loads every resource through it).
+SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 RESOURCES = Path(__file__).resolve().parent / "resources"
 DEFAULT_LANGUAGE = "ro"
 MESSAGE_KEYS = ("not_covered", "offtopic", "unknown", "contact_line", "no_contact_line", "shortened")
@@ -81,7 +85,7 @@ def load_language(code: str = DEFAULT_LANGUAGE) -> Language:
     path = RESOURCES / code / "language.yaml"
     try:
         raw = path.read_bytes()
-        data: Any = yaml.safe_load(raw)
+        data: Any = yaml.load(raw, Loader=SAFE_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise RetrievalError(f"Resursele limbii „{code}” ({path}) nu pot fi citite: {type(exc).__name__}") from None
     try:
@@ -108,7 +112,7 @@ def calibrated_thresholds(model: str, code: str = DEFAULT_LANGUAGE) -> dict[str,
     """The abstention thresholds calibrated for this model and language, or None when there are none."""
     path = RESOURCES / code / "calibration.yaml"
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
         entry = data.get(model)
         if not isinstance(entry, dict):
             return None

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from .errors import CorpusError, RetrievalError
+from .language import SAFE_LOADER
 from .pages import Page, Section
 from .text import fold_key
 
@@ -134,7 +135,7 @@ def load_taxonomy(path: Path | None = None) -> Taxonomy:
     path = Path(path) if path is not None else RESOURCES / "ro" / "topics.yaml"
     try:
         raw = path.read_bytes()
-        data = yaml.safe_load(raw)
+        data = yaml.load(raw, Loader=SAFE_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise RetrievalError(f"Taxonomia temelor ({path}) nu poate fi citită: {type(exc).__name__}") from None
     if not isinstance(data, dict) or not isinstance(data.get("topics"), list):
