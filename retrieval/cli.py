@@ -136,7 +136,8 @@ def format_answer(answer: Answer, staff: bool = False) -> str:
         e = answer.evidence
         lines += [f"Decizie: {e.get('reason')} · temă: {e.get('topic') or '—'} ({e.get('topic_by')}, "
                   f"similaritate {e.get('topic_similarity')}, marjă {e.get('topic_margin')}) · "
-                  f"acoperire lexicală {e.get('coverage')}"]
+                  f"acoperire lexicală {e.get('coverage')}"
+                  + "".join(f" · răspunsul așteptat: {safe(str(t))}" for t in e.get("answer_types") or ())]
     return "\n".join(lines).rstrip() + "\n"
 
 

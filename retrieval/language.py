@@ -31,6 +31,19 @@ MESSAGE_KEYS = ("not_covered", "offtopic", "unknown", "contact_line", "no_contac
 
 
 @dataclass(frozen=True)
+class AnswerType:
+    """A kind of question and the form of the phrase that answers it ("cât timp?" -> "30 de zile").
+
+    Both patterns match folded text. Classic question answering's expected answer type, kept
+    to the kinds whose answers have a form a pattern can see."""
+
+    name: str
+    label: str                 # shown in explanations: "o durată"
+    question: re.Pattern[str]
+    answer: re.Pattern[str]
+
+
+@dataclass(frozen=True)
 class Language:
     code: str
     name: str
@@ -40,6 +53,10 @@ class Language:
     messages: dict[str, str]           # the library's own sentences (see MESSAGE_KEYS)
     examples: tuple[str, ...]          # starter questions for a chat page
     digest: str                        # sha256 of language.yaml: recorded in the index
+    answer_types: tuple[AnswerType, ...] = ()
+
+    def answer_types_asked(self, folded_question: str) -> tuple[AnswerType, ...]:
+        return tuple(t for t in self.answer_types if t.question.search(folded_question))
 
     @property
     def folder(self) -> Path:
@@ -96,7 +113,10 @@ def load_language(code: str = DEFAULT_LANGUAGE) -> Language:
                             sentence_end_pattern(str(data["sentence_upper"]),
                                                  [str(a) for a in data.get("abbreviations") or []]),
                             messages, tuple(str(e) for e in data.get("examples") or ()),
-                            hashlib.sha256(raw).hexdigest())
+                            hashlib.sha256(raw).hexdigest(),
+                            tuple(AnswerType(str(t["name"]), str(t.get("label") or t["name"]),
+                                             re.compile(str(t["question"])), re.compile(str(t["answer"])))
+                                  for t in data.get("answer_types") or ()))
         _stemmer(language.stemmer_name)
     except (KeyError, TypeError, AttributeError, re.error) as exc:
         raise RetrievalError(f"{path}: resurse incomplete sau invalide ({type(exc).__name__}: {exc})") from None

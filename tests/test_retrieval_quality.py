@@ -22,7 +22,7 @@ POLICIES = Path(__file__).resolve().parents[2] / "shared" / "policies"
 # hit@1 floor per policy on its shared question set (measured today minus a margin; see README).
 POLICY_HIT_AT_1 = {
     "asmi-caravana": 0.78, "cosmomarket": 0.93, "dentocare": 0.71, "eusurvey": 0.75,
-    "osubb-app": 0.73, "primaria-floresti-stoenesti": 0.8, "sintezaur": 0.73,
+    "osubb-app": 0.86, "primaria-floresti-stoenesti": 0.8, "sintezaur": 0.86,
 }
 # Questions abstained per policy (uncovered, off-topic) on its shared set: measured today minus one
 # question each (README "Saying what the policy does not say"; sintezaur: 1 of 5 uncovered today).
@@ -89,8 +89,8 @@ def test_each_real_policy_says_what_it_does_not_say(policy_runs, policy):
 
 def test_all_real_policies_together(policy_runs):
     s = combined_summary(policy_runs, 5)
-    assert s["hit@1"] >= 0.82 and s["hit@3"] >= 0.94
-    assert s["answer_in_first_quote"] >= 0.63   # 0.648 measured (68 of 105)
+    assert s["hit@1"] >= 0.86 and s["hit@3"] >= 0.97    # 0.886 and 0.990 measured
+    assert s["answer_in_first_quote"] >= 0.72   # 0.743 measured (78 of 105)
     assert s["first_quote_chars"] <= 350 and s["answer_chars"] <= 900
     assert s["uncovered_abstained"] >= 0.84   # 34 of 39 today
     assert s["offtopic_abstained"] >= 0.9     # 14 of 14 today

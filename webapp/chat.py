@@ -185,7 +185,8 @@ def _decision(view: View, evidence: dict[str, Any]) -> list[str]:
             f"Tema: {topic_name} · {by} · asemănare {evidence.get('topic_similarity', 0.0):.3f}, "
             f"diferență față de a doua temă {evidence.get('topic_margin', 0.0):.3f}{covered}",
             f"Cuvinte ale întrebării găsite în politică: {evidence.get('coverage', 0.0) * 100:.0f} % · "
-            f"asemănarea propoziției citate {evidence.get('unit_cosine', 0.0):.3f}"]
+            f"asemănarea propoziției citate {evidence.get('unit_cosine', 0.0):.3f}"
+            + "".join(f" · răspunsul așteptat: {t}" for t in evidence.get("answer_types") or ())]
 
 
 def scores_html(view: View, retrieval: r.Retrieval) -> str:

@@ -1,0 +1,64 @@
+"""Answer types: a "how long" question prefers the sentence that gives a duration (language.yaml)."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+import retrieval
+from conftest import build_fake
+from retrieval.engine import Engine
+from retrieval.language import default_language
+from retrieval.text import fold_key
+
+
+@pytest.mark.parametrize("question, asked", [
+    ("Cât timp păstrați datele mele?", True),
+    ("cat timp tine resend jurnalul cu emailurile?", True),
+    ("Cât durează cookie-ul care mă ține logat?", True),
+    ("Pe ce perioadă stocați CV-ul?", True),
+    ("Unde pot face plângere?", False),
+    ("Cui partajați datele mele?", False),
+    ("Cât costă o copie a datelor?", False),
+])
+def test_a_how_long_question_asks_for_a_duration(question, asked):
+    names = [t.name for t in default_language().answer_types_asked(fold_key(question))]
+    assert (names == ["duration"]) is asked
+
+
+@pytest.mark.parametrize("unit, has", [
+    ("Copii zilnice ale bazei de date, păstrate 7 zile.", True),
+    ("Răspundem în termen de 30 (treizeci) de zile.", True),
+    ("Păstrăm datele pe durata contractului.", True),
+    ("Datele se șterg după un an de la ultima autentificare.", True),
+    ("Păstrăm datele de contact ale membrilor.", False),
+    ("Conform art. 6 alin. (1) lit. f) din Regulament.", False),
+])
+def test_a_duration_is_recognised_in_a_unit(unit, has):
+    duration = next(t for t in default_language().answer_types if t.name == "duration")
+    assert bool(duration.answer.search(fold_key(unit))) is has
+
+
+def retention_page(folder):
+    folder.mkdir(exist_ok=True)
+    (folder / "p.md").write_text(
+        "---\ntitle: Pagina\n---\n"
+        "# Datele membrilor\n"
+        "Păstrăm datele de contact ale membrilor în baza de date a asociației, împreună cu datele "
+        "de contact ale voluntarilor. Backup-urile se șterg după 7 zile.\n"
+        "# Securitate\nProtejăm datele cu măsuri tehnice și organizatorice.\n", encoding="utf-8")
+    return folder
+
+
+def test_the_duration_leads_the_answer_to_a_how_long_question(fake_embedder, tmp_path):
+    build_fake(retention_page(tmp_path / "c"), tmp_path / "i")
+    question = "Cât timp păstrați datele de contact ale membrilor?"
+    boosted = Engine.open(tmp_path / "i")
+    got = boosted.retrieve(question)
+    assert boosted.unit_text[got.hits[0].best_unit] == "Backup-urile se șterg după 7 zile."
+    assert got.evidence.answer_types == ("o durată",)
+    assert "7 zile" in retrieval.ask(boosted, question, k=3).quotes[0].quote
+
+    # Without the boost the sentence with more of the question's words is the best unit: the test can fail.
+    plain = Engine.open(tmp_path / "i", replace(boosted.settings, answer_type_boost=0.0))
+    assert plain.unit_text[plain.retrieve(question).hits[0].best_unit].startswith("Păstrăm datele de contact")
