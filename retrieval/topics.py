@@ -68,7 +68,8 @@ class Taxonomy:
     personal_data_cues: tuple[re.Pattern[str], ...] = ()   # any of them: the question is about personal data
     # Details of covered topics ("how many days to answer a request", "call recordings"): a
     # policy can cover rights or data collected and still say nothing of the detail asked.
-    # They label sections and decide "not covered" only; they never steer the ranking.
+    # They label sections and decide "not covered"; a covered one asked for lifts the units that
+    # match its section cues (engine.Settings.unit_detail_boost), not the sections.
     details: tuple[Topic, ...] = ()
     # Off-topic on their own when the question names no personal data and no topic: requests
     # to a general assistant ("recomandați-mi un film") and prices ("cât costă platforma").

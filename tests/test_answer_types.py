@@ -62,3 +62,37 @@ def test_the_duration_leads_the_answer_to_a_how_long_question(fake_embedder, tmp
     # Without the boost the sentence with more of the question's words is the best unit: the test can fail.
     plain = Engine.open(tmp_path / "i", replace(boosted.settings, answer_type_boost=0.0))
     assert plain.unit_text[plain.retrieve(question).hits[0].best_unit].startswith("Păstrăm datele de contact")
+
+
+@pytest.mark.parametrize("question, asked", [
+    ("Care este adresa de e-mail a responsabilului cu protecția datelor?", True),
+    ("pe cine sun daca am o nelamurire legata de datele mele?", True),
+    ("La ce adresă scriu ca să cer ștergerea datelor?", True),
+    ("Cum vă pot contacta?", True),
+    ("Unde pot face plângere?", False),
+    ("Ce date colectați despre mine?", False),
+])
+def test_a_where_do_i_write_question_asks_for_a_contact(question, asked):
+    names = [t.name for t in default_language().answer_types_asked(fold_key(question))]
+    assert ("contact" in names) is asked
+
+
+@pytest.mark.parametrize("unit, has", [
+    ("Responsabil cu protecția datelor personale DentoCare: contact@dentocare.ro", True),
+    ("Numărul de telefon este 0246.256.258.", True),
+    ("Detalii pe https://exemplu.ro/contact", True),
+    ("Vă puteți adresa Autorității Naționale de Supraveghere.", False),
+])
+def test_a_contact_is_recognised_in_a_unit(unit, has):
+    contact = next(t for t in default_language().answer_types if t.name == "contact")
+    assert bool(contact.answer.search(fold_key(unit))) is has
+
+
+def test_keeping_a_message_after_the_answer_is_not_a_question_about_answer_times():
+    from retrieval.topics import load_taxonomy
+
+    taxonomy = load_taxonomy()
+    asked = taxonomy.details_asked(fold_key("cat timp tineti mesajul meu dupa ce mi-ati raspuns?"), False)
+    assert "response_time" not in [d.id for d in asked]
+    asked = taxonomy.details_asked(fold_key("În câte zile răspundeți la o cerere de ștergere?"), False)
+    assert [d.id for d in asked][:1] == ["response_time"]
