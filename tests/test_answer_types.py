@@ -37,6 +37,9 @@ def test_a_how_long_question_asks_for_a_duration(question, asked):
     ("contact", "Numărul de telefon este 0246.256.258.", True),
     ("contact", "Detalii pe https://exemplu.ro/contact", True),
     ("contact", "Vă puteți adresa Autorității Naționale de Supraveghere.", False),
+    ("purpose", "Utilizăm informațiile pe care le colectăm pentru a comunica cu dvs.", True),
+    ("purpose", "a primi feedback cu privire la ideile noastre de produse", True),
+    ("purpose", "Vă puteți retrage consimțământul oricând, printr-un clic pe „Unsubscribe”.", False),
 ])
 def test_the_form_of_an_answer_is_recognised_in_a_unit(kind, unit, has):
     answer_type = next(t for t in default_language().answer_types if t.name == kind)
@@ -89,3 +92,16 @@ def test_keeping_a_message_after_the_answer_is_not_a_question_about_answer_times
     assert "response_time" not in [d.id for d in asked]
     asked = taxonomy.details_asked(fold_key("În câte zile răspundeți la o cerere de ștergere?"), False)
     assert [d.id for d in asked][:1] == ["response_time"]
+
+
+@pytest.mark.parametrize("question, asked", [
+    ("ce faceti cu emailul meu?", True),
+    ("La ce folosiți adresa mea de e-mail?", True),
+    ("De ce aveți nevoie de CNP-ul meu?", True),
+    ("În ce scop colectați datele?", True),
+    ("cine analizeaza cum folosesc eu aplicatia?", False),   # how *I* use it: not a purpose question
+    ("Cum folosiți datele mele?", False),                      # "how": the overview section answers, not a clause
+])
+def test_a_what_for_question_asks_for_a_purpose(question, asked):
+    names = [t.name for t in default_language().answer_types_asked(fold_key(question))]
+    assert ("purpose" in names) is asked
