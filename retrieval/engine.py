@@ -45,7 +45,7 @@ from .candidates import (
 from .embeddings import Embedder, get_embedder
 from .errors import QuestionError
 from .language import AnswerType
-from .lexical import terms, word_keys
+from .lexical import question_terms, terms, word_keys
 from .pages import Section
 from .store import LoadedIndex
 from .text import fold_key, model_text, sanitize
@@ -82,6 +82,7 @@ class Settings:
     # ("În cât timp primesc răspuns?" -> "în termen de 30 de zile"): answer in first dev +1, test 0
     unit_detail_boost: float = 0.3
     rerank: bool = True
+    synonyms: bool = True          # a question's words also match their synonyms (language.yaml)
     min_coverage: float = 0.05     # abstain when fewer of the question's words occur in the policy
     topic_similarity: float = 0.86  # nearest-example topic accepted from this cosine ...
     topic_margin: float = 0.01     # ... when it beats every other topic by this much
@@ -345,7 +346,7 @@ class Engine:
         s = self.settings
 
         query_terms = terms(text, self.language)
-        chunk_lexical = index.lexical.scores(query_terms)
+        chunk_lexical = index.lexical.scores(question_terms(text, self.language) if s.synonyms else query_terms)
         if self._n_sections <= self.exact_below:
             unit_cos = index.unit_matrix @ vector
             best_chunk = self._per_section_max(index.chunk_matrix @ vector, self._chunk_section)
@@ -363,7 +364,7 @@ class Engine:
         guess = self.classify(text, vector)
         candidates = order[:max(1, s.candidates)]
         answer_types = self.language.answer_types_asked(fold_key(text))
-        unit_scores = self._unit_scores(candidates, unit_cos, fused, word_keys(text, self.language), guess,
+        unit_scores = self._unit_scores(candidates, unit_cos, fused, word_keys(text, self.language, s.synonyms), guess,
                                         answer_types)
         best: dict[int, tuple[float, int]] = {}
         for unit, score in unit_scores.items():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,17 @@ class Language:
     examples: tuple[str, ...]          # starter questions for a chat page
     digest: str                        # sha256 of language.yaml: recorded in the index
     answer_types: tuple[AnswerType, ...] = ()
+    synonyms: tuple[tuple[str, ...], ...] = ()   # folded words a question's word also stands for
+
+    @cached_property
+    def related_stems(self) -> dict[str, tuple[str, ...]]:
+        """Stem -> the stems of its synonyms (language.yaml `synonyms`), for a question's words only."""
+        out: dict[str, set[str]] = {}
+        for group in self.synonyms:
+            group_stems = {stem for word in group for stem in self.stem_words(word.split())}
+            for stem in group_stems:
+                out.setdefault(stem, set()).update(group_stems - {stem})
+        return {stem: tuple(sorted(others)) for stem, others in out.items()}
 
     def answer_types_asked(self, folded_question: str) -> tuple[AnswerType, ...]:
         return tuple(t for t in self.answer_types if t.question.search(folded_question))
@@ -116,7 +127,8 @@ def load_language(code: str = DEFAULT_LANGUAGE) -> Language:
                             hashlib.sha256(raw).hexdigest(),
                             tuple(AnswerType(str(t["name"]), str(t.get("label") or t["name"]),
                                              re.compile(str(t["question"])), re.compile(str(t["answer"])))
-                                  for t in data.get("answer_types") or ()))
+                                  for t in data.get("answer_types") or ()),
+                            tuple(tuple(fold(str(w)) for w in group) for group in data.get("synonyms") or ()))
         _stemmer(language.stemmer_name)
     except (KeyError, TypeError, AttributeError, re.error) as exc:
         raise RetrievalError(f"{path}: resurse incomplete sau invalide ({type(exc).__name__}: {exc})") from None

@@ -42,11 +42,20 @@ def terms(text: str, language: Language | None = None) -> list[str]:
     return _stem_words(words, language) + [w[:PREFIX] + "_" for w in words if len(w) >= PREFIX]
 
 
-def word_keys(text: str, language: Language | None = None) -> list[tuple[str, ...]]:
-    """For each content word of a text, the index terms any one of which counts as that word (stem, prefix)."""
+def word_keys(text: str, language: Language | None = None, synonyms: bool = False) -> list[tuple[str, ...]]:
+    """For each content word of a text, the index terms any one of which counts as that word (stem, prefix;
+    with `synonyms`, also the stems of the language's synonyms of the word: "greșite" meets "incorecte")."""
     words = content_words(_E_MAIL.sub("e", text), language)
-    return [(stem, w[:PREFIX] + "_") if len(w) >= PREFIX else (stem,)
+    related = (language or default_language()).related_stems if synonyms else {}
+    return [((stem, w[:PREFIX] + "_") if len(w) >= PREFIX else (stem,)) + related.get(stem, ())
             for w, stem in zip(words, _stem_words(words, language), strict=True)]
+
+
+def question_terms(text: str, language: Language | None = None) -> list[str]:
+    """A question's BM25 terms: its own (`terms`) plus the stems of its words' synonyms."""
+    related = (language or default_language()).related_stems
+    own = terms(text, language)
+    return own + [other for term in own for other in related.get(term, ()) if other not in own]
 
 
 class LexicalIndex:

@@ -105,3 +105,37 @@ def test_keeping_a_message_after_the_answer_is_not_a_question_about_answer_times
 def test_a_what_for_question_asks_for_a_purpose(question, asked):
     names = [t.name for t in default_language().answer_types_asked(fold_key(question))]
     assert ("purpose" in names) is asked
+
+
+def test_a_question_word_also_matches_its_synonyms():
+    from retrieval.lexical import question_terms, word_keys
+
+    language = default_language()
+    keys = word_keys("datele mele sunt greșite", language, synonyms=True)
+    assert any("incorect" in k and "inexact" in k for k in keys)
+    assert word_keys("datele mele sunt greșite", language) == [("dat", "datel_"), ("gresit", "gresi_")]
+    assert "gratuit" in question_terms("Cât costă o copie a datelor?", language)
+    assert "copil" not in question_terms("Cât costă o copie a datelor?", language)   # "copie" is not "copii"
+
+
+def synonyms_page(folder):
+    folder.mkdir(exist_ok=True)
+    (folder / "p.md").write_text(
+        "---\ntitle: Pagina\n---\n"
+        "# Fișa de membru\nPăstrăm fișa de membru a fiecăruia în cabinet, pe fișă fiind numele.\n"
+        "# Corectare\nDatele incorecte le corectăm la cerere.\n", encoding="utf-8")
+    return folder
+
+
+def test_the_engine_scores_with_synonyms(fake_embedder, tmp_path):
+    build_fake(synonyms_page(tmp_path / "c"), tmp_path / "i")
+    question = "Ce fac dacă datele din fișă sunt greșite?"
+    on = Engine.open(tmp_path / "i")
+    off = Engine.open(tmp_path / "i", replace(on.settings, synonyms=False))
+
+    def corrections(engine):
+        return next(h for h in engine.retrieve(question).hits if engine.index.sections[h.section].title == "Corectare")
+
+    # "greșite" meets "incorecte": more BM25 and more word overlap for the section that says it.
+    assert corrections(on).lexical > corrections(off).lexical
+    assert corrections(on).score > corrections(off).score
