@@ -121,6 +121,13 @@ def _install_fake(monkeypatch: pytest.MonkeyPatch) -> FakeEmbedder:
     return fake
 
 
+def one_page(folder: Path, body: str, front: str = "") -> Path:
+    """A corpus folder holding one page titled "Pagina": `front` is extra front matter, `body` markdown."""
+    folder.mkdir(exist_ok=True)
+    (folder / "p.md").write_text(f"---\ntitle: Pagina\n{front}---\n{body}", encoding="utf-8")
+    return folder
+
+
 def build_fake(corpus: Path, index: Path) -> dict:
     """Build with the fake model (the caller must use the `fake_embedder` fixture)."""
     from retrieval.indexing import build_index

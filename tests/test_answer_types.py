@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 import retrieval
-from conftest import build_fake
+from conftest import build_fake, one_page
 from retrieval.engine import Engine
 from retrieval.language import default_language
 from retrieval.text import fold_key
@@ -47,14 +47,12 @@ def test_the_form_of_an_answer_is_recognised_in_a_unit(kind, unit, has):
 
 
 def retention_page(folder):
-    folder.mkdir(exist_ok=True)
-    (folder / "p.md").write_text(
-        "---\ntitle: Pagina\n---\n"
+    return one_page(
+        folder,
         "# Datele membrilor\n"
         "Păstrăm datele de contact ale membrilor în baza de date a asociației, împreună cu datele "
         "de contact ale voluntarilor. Backup-urile se șterg după 7 zile.\n"
-        "# Securitate\nProtejăm datele cu măsuri tehnice și organizatorice.\n", encoding="utf-8")
-    return folder
+        "# Securitate\nProtejăm datele cu măsuri tehnice și organizatorice.\n")
 
 
 def test_the_duration_leads_the_answer_to_a_how_long_question(fake_embedder, tmp_path):
@@ -119,12 +117,10 @@ def test_a_question_word_also_matches_its_synonyms():
 
 
 def synonyms_page(folder):
-    folder.mkdir(exist_ok=True)
-    (folder / "p.md").write_text(
-        "---\ntitle: Pagina\n---\n"
+    return one_page(
+        folder,
         "# Fișa de membru\nPăstrăm fișa de membru a fiecăruia în cabinet, pe fișă fiind numele.\n"
-        "# Corectare\nDatele incorecte le corectăm la cerere.\n", encoding="utf-8")
-    return folder
+        "# Corectare\nDatele incorecte le corectăm la cerere.\n")
 
 
 def test_the_engine_scores_with_synonyms(fake_embedder, tmp_path):

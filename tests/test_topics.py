@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 import retrieval
-from conftest import CORPUS, build_fake
+from conftest import CORPUS, build_fake, one_page
 from retrieval.answer import NOT_COVERED
 from retrieval.errors import CorpusError, RetrievalError
 from retrieval.store import load_index
@@ -186,13 +186,10 @@ def test_shipped_corpus_has_no_topic_overrides_that_hide_errors():
 
 
 def rights_page(folder, topics_yaml: str = ""):
-    folder.mkdir(exist_ok=True)
-    (folder / "p.md").write_text(
-        f"---\ntitle: Pagina\n{topics_yaml}---\n"
-        "# Drepturile dumneavoastră\nAveți dreptul de acces la date și dreptul la ștergerea datelor. "
-        "Răspundem cererilor în termen de 30 de zile.\n"
-        "# Securitate\nProtejăm datele cu măsuri tehnice și organizatorice.\n", encoding="utf-8")
-    return folder
+    return one_page(folder,
+                    "# Drepturile dumneavoastră\nAveți dreptul de acces la date și dreptul la ștergerea datelor. "
+                    "Răspundem cererilor în termen de 30 de zile.\n"
+                    "# Securitate\nProtejăm datele cu măsuri tehnice și organizatorice.\n", topics_yaml)
 
 
 def test_a_detail_the_policy_lacks_is_not_covered_though_its_topic_is(fake_embedder, tmp_path):
