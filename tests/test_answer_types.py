@@ -40,6 +40,9 @@ def test_a_how_long_question_asks_for_a_duration(question, asked):
     ("purpose", "Utilizăm informațiile pe care le colectăm pentru a comunica cu dvs.", True),
     ("purpose", "a primi feedback cu privire la ideile noastre de produse", True),
     ("purpose", "Vă puteți retrage consimțământul oricând, printr-un clic pe „Unsubscribe”.", False),
+    ("legal_basis", "Folosim cookie-urile în baza interesului legitim de a oferi servicii.", True),
+    ("legal_basis", "- ca urmare a acordului dumneavoastră (Art. 6 (1a) GDPR)", True),
+    ("legal_basis", "Păstrăm datele pe serverele noastre din București.", False),
 ])
 def test_the_form_of_an_answer_is_recognised_in_a_unit(kind, unit, has):
     answer_type = next(t for t in default_language().answer_types if t.name == kind)
@@ -135,3 +138,13 @@ def test_the_engine_scores_with_synonyms(fake_embedder, tmp_path):
     # "greșite" meets "incorecte": more BM25 and more word overlap for the section that says it.
     assert corrections(on).lexical > corrections(off).lexical
     assert corrections(on).score > corrections(off).score
+
+
+@pytest.mark.parametrize("question, asked", [
+    ("pe ce temei legal puneti cookie-uri?", True),
+    ("Pe ce bază legală îmi prelucrați datele?", True),
+    ("În baza cărui regulament este făcută această informare?", False),   # a law, not a legal basis
+])
+def test_a_legal_basis_question(question, asked):
+    names = [t.name for t in default_language().answer_types_asked(fold_key(question))]
+    assert ("legal_basis" in names) is asked
