@@ -148,3 +148,26 @@ def test_the_engine_scores_with_synonyms(fake_embedder, tmp_path):
 def test_a_legal_basis_question(question, asked):
     names = [t.name for t in default_language().answer_types_asked(fold_key(question))]
     assert ("legal_basis" in names) is asked
+
+
+N = 30_000   # quadratic patterns take seconds here (the old e-mail pattern: 4 s), linear ones milliseconds
+ADVERSARIAL = ["a" * N, "1" * N, "1 (" + "a" * N, "a." * (N // 2), "a@" * (N // 2), "a-" * (N // 2),
+               "x@" + "a." * (N // 2), "cat timp " * (N // 9), "date " * (N // 5)]
+
+
+def test_no_resource_pattern_backtracks_on_a_hostile_page():
+    """Pages and questions are untrusted: every pattern must stay linear on long runs. An unbounded
+    "[\\w.+-]+@" took 1.8 s on 20,000 digits (quadratic); bounded and anchored it takes ~1 ms."""
+    import time
+
+    from retrieval.topics import load_taxonomy
+
+    taxonomy = load_taxonomy()
+    patterns = [p for t in default_language().answer_types for p in (t.question, t.answer)]
+    patterns += [p for t in taxonomy.topics + taxonomy.details for p in (*t.question_cues, *t.section_cues)]
+    patterns += [*taxonomy.personal_data_cues, *taxonomy.offtopic_cues]
+    for text in ADVERSARIAL:
+        for pattern in patterns:
+            started = time.perf_counter()
+            pattern.search(text)
+            assert time.perf_counter() - started < 0.5, (pattern.pattern[:80], text[:20])
