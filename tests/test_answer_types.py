@@ -102,6 +102,8 @@ def test_keeping_a_message_after_the_answer_is_not_a_question_about_answer_times
     ("În ce scop colectați datele?", True),
     ("cine analizeaza cum folosesc eu aplicatia?", False),   # how *I* use it: not a purpose question
     ("Cum folosiți datele mele?", False),                      # "how": the overview section answers, not a clause
+    ("De ce folosiți informațiile mele?", False),              # only "my data": the overview again
+    ("ce faceti cu datele mele cand dau o comanda?", True),
 ])
 def test_a_what_for_question_asks_for_a_purpose(question, asked):
     names = [t.name for t in default_language().answer_types_asked(fold_key(question))]

@@ -123,8 +123,9 @@ def test_no_quote_ends_on_a_list_intro_without_its_list(policy_runs, shipped_eva
                 assert not quote["quote"].rstrip().endswith(":"), (run.name, result.id, quote["quote"])
 
 
-def test_the_use_question_leads_with_the_purpose_not_the_announcement(engine):
-    answer = retrieval.ask(engine, "How do you use my information?", k=3)
+@pytest.mark.parametrize("question", ["How do you use my information?", "De ce folosiți informațiile mele?"])
+def test_the_use_question_leads_with_the_purpose_not_the_announcement(engine, question):
+    answer = retrieval.ask(engine, question, k=3)
     assert answer.quotes[0].citation == "Utilizarea datelor › Cum vă utilizăm informațiile?"
     assert "cu scopul de a vă furniza o experiență personalizată" in answer.quotes[0].quote
 

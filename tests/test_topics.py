@@ -242,3 +242,15 @@ def test_a_topic_the_policy_lacks_altogether_is_said_before_its_detail(fake_engi
     answer = retrieval.ask(fake_engine, "În câte zile răspundeți la o cerere de ștergere a datelor?", k=3)
     assert answer.abstained and answer.reason == "uncovered"
     assert answer.evidence["topic_by"] == "cue" and answer.evidence["topic"] in {"rights", "erasure"}
+
+
+@pytest.mark.parametrize("question, cued", [
+    # restriction while accuracy is contested (GDPR art. 18(1)(a)), beside objection's own cue
+    ("Pot cere sa nu-mi mai prelucrati datele cat timp contest ca sunt corecte?", {"restriction", "objection"}),
+    # someone else seeing my things is sharing; seeing my own data is access
+    ("Cordonatorul grupului poate sa vada notificarile mele?", {"sharing"}),
+    ("Pot să văd datele mele?", {"access"}),
+])
+def test_cue_patterns_name_these_topics(question, cued):
+    folded = fold_key(question)
+    assert {t.id for t in load_taxonomy().topics if t.asks_folded(folded)} == cued
