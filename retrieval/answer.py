@@ -35,7 +35,10 @@ LEAD_GROW_TO = 200
 DANGLING_INTRO = True    # a sentence ending in ":" with no list after it is never quoted alone
 ATTACH = True            # a lead sentence opening with a connector ("Prin urmare", "Acestea") brings the one before
 _CONNECTOR = re.compile(r"^(prin urmare|cu alte cuvinte|in aceste cazuri|in acest caz|in acest scop|acestea|aceasta|"
-                        r"acesta|acest lucru|astfel|de aceea|totodata|de asemenea|el |ea |ei |ele |in plus)\b")
+                        r"acesta|acest lucru|astfel|de aceea|totodata|de asemenea|el |ea |ei |ele |in plus|"
+                        # a qualifier ("Totuși, orice prelucrare efectuată înainte … rămâne legală") must not be
+                        # cut from what it qualifies (no change on our sets; a quote without it can mislead)
+                        r"totusi|insa|cu toate acestea|cu exceptia|exceptand|in schimb)\b")
 # "cine/ce/care/cui/unde …", "which/what/who": the answer is usually a whole list, not one item of it.
 _LIST_QUESTION = re.compile(r"^\s*(cu cine|cui|cine|ce|care|ce fel|unde|which|what|who)\b"
                             r"|\b(ce date|care sunt|lista)\b")

@@ -17,6 +17,9 @@ from retrieval.text import fold_key
     ("cat timp tine resend jurnalul cu emailurile?", True),
     ("Cât durează cookie-ul care mă ține logat?", True),
     ("Pe ce perioadă stocați CV-ul?", True),
+    ("Dacă îmi șterg contul, cât timp mai păstrați datele?", True),
+    ("Păstrați mesajele mele cât timp?", True),
+    ("Pot cere să nu-mi mai prelucrați datele cât timp contest că sunt corecte?", False),   # "while"
     ("Unde pot face plângere?", False),
     ("Cui partajați datele mele?", False),
     ("Cât costă o copie a datelor?", False),
