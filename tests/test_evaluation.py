@@ -204,11 +204,14 @@ def test_shipped_set_covers_every_section_several_times():
     assert sum(not q.answerable for q in questions) >= 15
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "eval" / "policies").glob("*.jsonl")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted((ROOT / "eval" / "policies").glob("*.jsonl"))
+                         + sorted((ROOT / "eval" / "fresh").glob("*/questions.jsonl")),
+                         ids=lambda p: p.stem if p.stem != "questions" else f"fresh-{p.parent.name}")
 def test_extra_question_sets_parse_and_name_real_sections(path):
     questions, errors = load_questions(path)
     assert questions and not errors
-    pages = CORPUS if path.stem == "onedu" else SHARED_POLICIES / path.stem / "pages"
+    slug = path.parent.name if path.stem == "questions" else path.stem
+    pages = CORPUS if slug == "onedu" else SHARED_POLICIES / slug / "pages"
     if not pages.is_dir():
         pytest.skip(f"no pages for {path.stem} at {pages}")
     titles = {fold_key(s.title) for p in load_corpus(pages) for s in p.sections}
