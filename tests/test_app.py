@@ -294,6 +294,9 @@ def test_evaluation_page_runs_on_the_shipped_set(env):
     gdpr = at.dataframe[0].value
     assert set(gdpr[gdpr["Acoperită"] == "nu"]["Temă"]) >= {"Perioada de păstrare", "Plângere la autoritate"}
     assert "Securitatea datelor" in set(gdpr[gdpr["Acoperită"] == "da"]["Temă"])
+    # ... and, for a covered topic, the details it leaves out (ONedu shares data, says nothing of a sale).
+    sharing = gdpr[gdpr["Temă"] == "Destinatari și terți"]["Detalii pe care nu le spune"].iloc[0]
+    assert "dacă organizația este vândută" in sharing
     run = next(b for b in at.button if b.label == "Rulează evaluarea")
     run.click().run()
     assert not at.exception

@@ -254,3 +254,18 @@ def test_a_topic_the_policy_lacks_altogether_is_said_before_its_detail(fake_engi
 def test_cue_patterns_name_these_topics(question, cued):
     folded = fold_key(question)
     assert {t.id for t in load_taxonomy().topics if t.asks_folded(folded)} == cued
+
+
+def test_the_coverage_map_names_the_details_a_covered_topic_leaves_out(fake_embedder, tmp_path):
+    from retrieval.coverage import coverage_html, coverage_map, format_coverage
+
+    build_fake(rights_page(tmp_path / "c"), tmp_path / "i")
+    rights = next(e for e in coverage_map(retrieval.open_engine(tmp_path / "i")) if e.topic == "rights")
+    assert rights.covered
+    details = {d.detail: d for d in rights.details}
+    assert details["response_time"].sections == ["Pagina › Drepturile dumneavoastră"]
+    fee = details["request_fee"]
+    assert not fee.covered and fee in rights.missing_details
+    assert f"nu spune {fee.missing}" in format_coverage([rights])
+    assert f"Nu spune {fee.missing}." in coverage_html([rights])
+    assert rights.to_json()["details"][[d.detail for d in rights.details].index("request_fee")]["covered"] is False

@@ -209,7 +209,8 @@ def _gdpr_map() -> None:
                "Temele lipsă sunt cele la care asistentul răspunde „Politica nu spune …”.")
     rows = [{"Temă": e.name, "Acoperită": "da" if e.covered else "nu",
              "Secțiuni": " | ".join(e.sections) if e.covered else f"Politica nu spune {e.missing}.",
-             "Cea mai apropiată propoziție": e.best_sentence} for e in entries]
+             "Cea mai apropiată propoziție": e.best_sentence,
+             "Detalii pe care nu le spune": "; ".join(d.missing for d in e.missing_details)} for e in entries]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
