@@ -32,7 +32,7 @@ DENSE_CHUNKS = 100       # top chunks by cosine whose sections become candidates
 LEXICAL_CHUNKS = 100     # top chunks by BM25 whose sections become candidates
 ANCHORS = 2048           # sections whose dense scores estimate the corpus' minimum, for the min-max
 TITLE_SECTIONS = 128     # best-titled sections added to the pool (exact, below the ANN size) ...
-SCANNED_TITLES = 32      # ... and above it: 128 gave 0.915 against 0.910, for 2 ms more a question
+SCANNED_TITLES = 32      # ... and above it: 128 gave 0.915 against 0.910, for 1.2 ms more a question
 TAIL = 8                 # the anchors' TAIL lowest scores give the spread of the lower tail
 TAIL_SHARE = 0.3         # share of the log-spacing extrapolation (chosen at 10,000 sections, see Anchors)
 
@@ -89,7 +89,7 @@ def pool(index: LoadedIndex, vector: np.ndarray, chunk_lexical: np.ndarray) -> t
         # (the title term) though none of its chunks is near. Every title is scored: exactly below
         # the ANN size, above it in 8 bits (store.title_scan_index says why not a graph). Top-1
         # equal to exhaustive scoring at 100,000 sections (200 questions, bench/scale.py corpus):
-        # 0.860 -> 0.910, engine-only ask p50 +3.3 ms.
+        # 0.860 -> 0.910, engine-only ask p50 10.3 -> 13.4 ms (bench/title_scan.py).
         if index.title_scan is not None:
             _, ids = index.title_scan.search(vector[None, :].astype(np.float32), SCANNED_TITLES)
             parts.append(ids[0][ids[0] >= 0])

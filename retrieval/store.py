@@ -362,9 +362,9 @@ def title_scan_index(vectors: np.ndarray) -> faiss.Index:
 
     Not a HNSW graph: at 100,000 sections (bench/scale.py stand-in vectors, 200 questions) one
     (M 16, efSearch 128) found 39% of the 128 best titles and its best title only 38% of the time,
-    and top-1 = exhaustive stayed 0.860; this scan of 38 MB gives 0.915 (float16, 77 MB: the same
-    0.915, 1 ms slower; float32 7.6 ms a scan). Only the pool's membership comes from it: the fused
-    score uses each candidate's float32 title vector.
+    and top-1 = exhaustive stayed 0.860; this scan of 38 MB (2.6 ms alone, 3 ms more a question)
+    gives 0.910 (float16, 77 MB: 1.3 ms slower for the same agreement; float32: 7.6 ms a scan).
+    Only the pool's membership comes from it: the fused score uses each candidate's float32 vector.
     """
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     index = faiss.IndexScalarQuantizer(vectors.shape[1], faiss.ScalarQuantizer.QT_8bit_uniform,
