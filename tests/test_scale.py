@@ -206,3 +206,24 @@ def test_the_pool_of_a_large_index_scans_every_title(fake_embedder, tmp_path, mo
     # The control: without the titles' scan (an index of format 5) only chunks fill the pool, and miss it.
     engine.index.title_scan = None
     assert target not in {h.section for h in engine.retrieve(question).hits}
+
+
+def test_the_4_bit_title_scan_re_ranked_finds_the_best_titles():
+    """titles.sq of a large index (PQ fast scan): what the pool re-ranks holds the exact best titles."""
+    from retrieval.candidates import SCANNED_TITLES, TITLE_RERANK
+    from retrieval.store import TITLE_PQ_MIN, title_scan_index
+
+    rng = np.random.default_rng(3)
+    titles = rng.standard_normal((TITLE_PQ_MIN + 500, 64)).astype(np.float32)
+    titles /= np.linalg.norm(titles, axis=1, keepdims=True)
+    scan = title_scan_index(titles)
+    assert type(scan).__name__ == "IndexPQFastScan", "4 bits a component, not the small corpora's exact index"
+    questions = titles[:20] + 0.3 * rng.standard_normal((20, 64)).astype(np.float32)
+    _, found = scan.search(questions, TITLE_RERANK)
+    kept = 0
+    for question, ids in zip(questions, found, strict=True):
+        exact = titles @ question
+        best = set(np.argsort(-exact)[:SCANNED_TITLES])
+        reranked = ids[np.argsort(-exact[ids])[:SCANNED_TITLES]]
+        kept += len(best & set(reranked))
+    assert kept / (20 * SCANNED_TITLES) >= 0.95
