@@ -90,7 +90,7 @@ def pool(index: LoadedIndex, vector: np.ndarray, chunk_lexical: np.ndarray) -> t
         # (the title term) though none of its chunks is near. Every title is scored: exactly below
         # the ANN size, above it in 4 bits, the best re-ranked exactly (store.title_scan_index).
         # Top-1 equal to exhaustive scoring at 100,000 sections (200 questions, bench/scale.py
-        # corpus) 0.860 -> 0.910 (bench/title_scan.py).
+        # corpus) 0.860 -> 0.910, engine-only ask p50 +1.2 ms (bench/title_scan.py).
         if index.title_scan is not None:
             _, found = index.title_scan.search(vector[None, :].astype(np.float32), TITLE_RERANK)
             found = np.sort(found[0][found[0] >= 0])
