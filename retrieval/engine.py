@@ -235,6 +235,8 @@ class Engine:
         self.section_units = SectionUnits(index)
         self.list_items = ListItems(index.units, self.section_units)
         self.covered_topics = set(index.covered_topics)
+        # Once, not at every answer: at 100,000 sections (10,000 pages) the walk took 0.3 ms a question.
+        self._declared_contact = next((p["contact"] for p in index.pages.values() if p.get("contact")), "")
         self.exact_below = EXACT_SECTIONS   # corpora with more sections score a candidate pool
         self._anchors = Anchors(index)
         self._example_topics = np.array(index.example_topics)
@@ -267,8 +269,7 @@ class Engine:
     def contact(self) -> str:
         """Who to write to when the policy does not answer: front matter `contact:` on any page,
         else the `PRIVACY_CONTACT` setting (environment), else ""."""
-        declared = next((p["contact"] for p in self.index.pages.values() if p.get("contact")), "")
-        return declared or os.environ.get(CONTACT_ENV, "").strip()
+        return self._declared_contact or os.environ.get(CONTACT_ENV, "").strip()
 
     def _per_section_max(self, values: np.ndarray, owners: np.ndarray) -> np.ndarray:
         out = np.full(self._n_sections, -np.inf, dtype=np.float32)

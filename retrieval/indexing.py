@@ -34,6 +34,7 @@ from .store import (
     file_checksums,
     hnsw_index,
     publish,
+    title_scan_index,
     write_generation,
     write_json,
 )
@@ -164,6 +165,8 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
     }
     if len(chunks) >= ANN_MIN_CHUNKS:
         files["chunks.hnsw"] = lambda path: faiss.write_index(hnsw_index(chunk_vectors), str(path))
+        # A section can win on its title alone, far from its chunks: the pool scans every title too.
+        files["titles.sq"] = lambda path: faiss.write_index(title_scan_index(title_vectors), str(path))
     generation = write_generation(index_dir, files)
     manifest = {
         "format_version": FORMAT_VERSION,

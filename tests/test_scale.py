@@ -177,3 +177,53 @@ def test_load_parses_no_record_until_a_question_needs_it(large_fake, monkeypatch
     assert not engine.index.sections._parsed and not engine.index.units._parsed
     engine.retrieve("Vindeți datele mele?")
     assert 0 < len(engine.index.sections._parsed) < len(engine.index.sections) / 2
+
+
+def test_the_pool_of_a_large_index_scans_every_title(fake_embedder, tmp_path, monkeypatch):
+    """A section found by its title alone (its chunks outranked by cosine and BM25) reaches the pool."""
+    import retrieval.candidates
+    import retrieval.indexing
+
+    monkeypatch.setattr(retrieval.indexing, "ANN_MIN_CHUNKS", 1)   # the large-corpus files, on 12 sections
+    monkeypatch.setattr(retrieval.candidates, "DENSE_CHUNKS", 1)
+    monkeypatch.setattr(retrieval.candidates, "LEXICAL_CHUNKS", 1)
+    question = "Folosiți cookie-uri de urmărire?"
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    decoys = "".join(f"# Secțiunea {n}\n\nFolosim cookie-uri de urmărire. Cookie-uri de urmărire, atât.\n\n"
+                     for n in range(3))
+    fillers = "".join(f"# Anexa {n}\n\n{LINES[n % 4]}\n\n" for n in range(8))
+    (corpus / "a.md").write_text(f"---\ntitle: Politica\n---\n{decoys}# {question}\n\n{LINES[1]} {LINES[3]}\n\n"
+                                 f"{fillers}", encoding="utf-8")
+    index = tmp_path / "index"
+    build_fake(corpus, index)
+    assert (index / read_manifest(index)["generation"] / "titles.sq").is_file()
+    engine = Engine.open(index)
+    engine.exact_below = 0
+    target = next(n for n, s in enumerate(engine.sections) if s.path[-1] == question)
+    assert engine.index.chunk_ann is not None and engine.index.title_scan is not None
+    assert target in {h.section for h in engine.retrieve(question).hits}
+    # The control: without the titles' scan (an index of format 5) only chunks fill the pool, and miss it.
+    engine.index.title_scan = None
+    assert target not in {h.section for h in engine.retrieve(question).hits}
+
+
+def test_the_4_bit_title_scan_re_ranked_finds_the_best_titles():
+    """titles.sq of a large index (PQ fast scan): what the pool re-ranks holds the exact best titles."""
+    from retrieval.candidates import SCANNED_TITLES, TITLE_RERANK
+    from retrieval.store import TITLE_PQ_MIN, title_scan_index
+
+    rng = np.random.default_rng(3)
+    titles = rng.standard_normal((TITLE_PQ_MIN + 500, 64)).astype(np.float32)
+    titles /= np.linalg.norm(titles, axis=1, keepdims=True)
+    scan = title_scan_index(titles)
+    assert type(scan).__name__ == "IndexPQFastScan", "4 bits a component, not the small corpora's exact index"
+    questions = titles[:20] + 0.3 * rng.standard_normal((20, 64)).astype(np.float32)
+    _, found = scan.search(questions, TITLE_RERANK)
+    kept = 0
+    for question, ids in zip(questions, found, strict=True):
+        exact = titles @ question
+        best = set(np.argsort(-exact)[:SCANNED_TITLES])
+        reranked = ids[np.argsort(-exact[ids])[:SCANNED_TITLES]]
+        kept += len(best & set(reranked))
+    assert kept / (20 * SCANNED_TITLES) >= 0.95
