@@ -269,3 +269,12 @@ def test_the_coverage_map_names_the_details_a_covered_topic_leaves_out(fake_embe
     assert f"nu spune {fee.missing}" in format_coverage([rights])
     assert f"Nu spune {fee.missing}." in coverage_html([rights])
     assert rights.to_json()["details"][[d.detail for d in rights.details].index("request_fee")]["covered"] is False
+
+
+@pytest.mark.parametrize("question, about_personal_data", [
+    ("Cine vede notificările mele?", True),
+    ("Coordonatorul poate să citească mesajele mele?", True),
+    ("Unde văd comanda mea?", False),    # seeing my own order in a shop: not about personal data
+])
+def test_someone_else_seeing_my_things_is_about_personal_data(question, about_personal_data):
+    assert load_taxonomy().mentions_personal_data(fold_key(question)) is about_personal_data
