@@ -40,6 +40,7 @@ def test_a_how_long_question_asks_for_a_duration(question, asked):
     ("contact", "Numărul de telefon este 0246.256.258.", True),
     ("contact", "Detalii pe https://exemplu.ro/contact", True),
     ("contact", "Vă puteți adresa Autorității Naționale de Supraveghere.", False),
+    ("contact", "Adresa de contact A.N.S.P.D.C.P.: București, tel. 0318059211, anspdcp@dataprotection.ro", False),
     ("purpose", "Utilizăm informațiile pe care le colectăm pentru a comunica cu dvs.", True),
     ("purpose", "a primi feedback cu privire la ideile noastre de produse", True),
     ("purpose", "Vă puteți retrage consimțământul oricând, printr-un clic pe „Unsubscribe”.", False),

@@ -250,6 +250,9 @@ def test_a_topic_the_policy_lacks_altogether_is_said_before_its_detail(fake_engi
     # someone else seeing my things is sharing; seeing my own data is access
     ("Cordonatorul grupului poate sa vada notificarile mele?", {"sharing"}),
     ("Pot să văd datele mele?", {"access"}),
+    ("Unde fac plângere?", {"complaint"}),                 # no "date" word: was "unknown words" on dentocare
+    ("Cum vă contactez?", {"controller"}),                 # ONedu gives no contact: now "nu spune cine …"
+    ("Cum îl contactez pe DPO?", {"dpo"}),
 ])
 def test_cue_patterns_name_these_topics(question, cued):
     folded = fold_key(question)
