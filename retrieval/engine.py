@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -56,6 +57,8 @@ MAX_QUESTION_CHARS = 2000      # longer is refused with a message (the chat box 
 # characters, 67 ms at 300, 612 ms at 2,000: bench/question_cost.py, load average 9);
 # the longest question of every real set is 77 characters, so 300 keeps all of them whole.
 SCORED_QUESTION_CHARS = 300
+_NEGATION = re.compile(r"\b(nu|niciun\w*|nicio)\b")
+_WH_QUESTION = re.compile(r"^\W*(ce|care|cum|cine|cui|unde|cand|cat|cate|de ce|la ce|in ce|pe ce|cu ce|what|which|how|who|where)\b")
 MAX_HITS = 100   # sections a retrieval ranks (k is at most 50): never one object per section of a large corpus
 CONTACT_ENV = "PRIVACY_CONTACT"
 Fusion = Literal["weighted", "rrf", "dense", "lexical"]
@@ -82,6 +85,10 @@ class Settings:
     # ("În cât timp primesc răspuns?" -> "în termen de 30 de zile"): answer in first dev +1, test 0
     unit_detail_boost: float = 0.3
     rerank: bool = True
+    # ... - this for a section titled by what is NOT done ("Date pe care NU le colectăm") when a wh-question
+    # without a negation asks what is ("Ce date colectați despre mine?" led with it on sintezaur); no
+    # question of our sets moves either way (a yes/no question keeps such a section: "Nu folosim …")
+    negated_title_penalty: float = 0.6
     synonyms: bool = True          # a question's words also match their synonyms (language.yaml)
     min_coverage: float = 0.05     # abstain when fewer of the question's words occur in the policy
     topic_similarity: float = 0.86  # nearest-example topic accepted from this cosine ...
@@ -366,7 +373,7 @@ class Engine:
         candidates = order[:max(1, s.candidates)]
         answer_types = self.language.answer_types_asked(fold_key(text))
         unit_scores = self._unit_scores(candidates, unit_cos, fused, word_keys(text, self.language, s.synonyms), guess,
-                                        answer_types)
+                                        answer_types, text)
         best: dict[int, tuple[float, int]] = {}
         for unit, score in unit_scores.items():
             sec = int(self._unit_section[unit])
@@ -429,7 +436,7 @@ class Engine:
 
     def _unit_scores(self, candidates: list[int], unit_cos: np.ndarray, fused: np.ndarray,
                      query_words: list[tuple[str, ...]], guess: TopicGuess,
-                     answer_types: tuple[AnswerType, ...] = ()) -> dict[int, float]:
+                     answer_types: tuple[AnswerType, ...] = (), question: str = "") -> dict[int, float]:
         """Score every unit of the candidate sections for how well it answers the question.
 
         Overlap counts the question's words a unit contains (by stem or prefix, so
@@ -444,6 +451,9 @@ class Engine:
         weights = [max(self.index.lexical.idf(k) for k in keys) for keys in query_words]
         total = sum(weights) or 1.0
         topic = guess.topic if guess.topic not in (None, OFFTOPIC) else None
+        # Only a wh-question asking for what IS done: "Folosiți Google Ads?" may well be answered "Nu folosim".
+        folded_question = fold_key(question)
+        asks_negated = bool(_NEGATION.search(folded_question)) or not _WH_QUESTION.match(folded_question)
         scores = {}
         for j, unit in enumerate(ids):
             sec = int(self._unit_section[unit])
@@ -451,6 +461,8 @@ class Engine:
             overlap = sum(w for keys, w in zip(query_words, weights, strict=True) if not have.isdisjoint(keys)) / total
             labels = self.index.sections[sec].topics
             boost = s.topic_boost if topic and topic in labels else 0.0
+            if s.negated_title_penalty and not asks_negated and self._negated_title(sec):
+                boost -= s.negated_title_penalty
             if guess.details and s.unit_detail_boost and any(self._unit_on_topic(unit, d) for d in guess.details):
                 boost += s.unit_detail_boost
             if answer_types and s.answer_type_boost and any(
@@ -463,6 +475,10 @@ class Engine:
             scores[unit] = (s.unit_cosine * float(cos[j]) + s.unit_overlap * overlap
                             + s.section_prior * float(fused[sec]) + boost)
         return scores
+
+    def _negated_title(self, section: int) -> bool:
+        """A section titled by what is NOT done ("Date pe care NU le colectăm", "Ce NU folosim")."""
+        return bool(_NEGATION.search(fold_key(self.index.sections[section].title)))
 
     def _unit_topics(self, unit: int) -> bool:
         """Whether the unit matches any topic's section cues."""

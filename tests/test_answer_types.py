@@ -177,3 +177,30 @@ def test_no_resource_pattern_backtracks_on_a_hostile_page():
             started = time.perf_counter()
             pattern.search(text)
             assert time.perf_counter() - started < 0.5, (pattern.pattern[:80], text[:20])
+
+
+def negations_page(folder):
+    return one_page(
+        folder,
+        "# Date pe care le colectăm\nColectăm numele, adresa de email și parola contului.\n"
+        "# Date pe care NU le colectăm\nNu colectăm CNP-ul, datele cardului sau date despre sănătate.\n")
+
+
+@pytest.mark.parametrize("question, penalised", [
+    ("Ce date colectați despre mine?", True),
+    ("Ce date nu colectați?", False),     # asks for what is not done
+    ("Colectați CNP-ul?", False),         # yes/no: "Nu colectăm CNP-ul" answers it
+])
+def test_a_section_titled_by_what_is_not_done_loses_only_to_a_positive_wh_question(
+        fake_embedder, tmp_path, question, penalised):
+    build_fake(negations_page(tmp_path / "c"), tmp_path / "i")
+    on = Engine.open(tmp_path / "i")
+    off = Engine.open(tmp_path / "i", replace(on.settings, negated_title_penalty=0.0))
+
+    def scores(engine):
+        return {engine.index.sections[h.section].title: h.score for h in engine.retrieve(question).hits}
+
+    with_penalty, without = scores(on), scores(off)
+    assert with_penalty["Date pe care le colectăm"] == pytest.approx(without["Date pe care le colectăm"])
+    drop = without["Date pe care NU le colectăm"] - with_penalty["Date pe care NU le colectăm"]
+    assert drop == pytest.approx(on.settings.negated_title_penalty if penalised else 0.0)
