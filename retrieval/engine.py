@@ -58,7 +58,8 @@ MAX_QUESTION_CHARS = 2000      # longer is refused with a message (the chat box 
 # the longest question of every real set is 77 characters, so 300 keeps all of them whole.
 SCORED_QUESTION_CHARS = 300
 _NEGATION = re.compile(r"\b(nu|niciun\w*|nicio)\b")
-_WH_QUESTION = re.compile(r"^\W*(ce|care|cum|cine|cui|unde|cand|cat|cate|de ce|la ce|in ce|pe ce|cu ce|what|which|how|who|where)\b")
+_WH_QUESTION = re.compile(r"^\W*(ce|care|cum|cine|cui|unde|cand|cat|cate|de ce|la ce|in ce|pe ce|cu ce"
+                          r"|what|which|how|who|where)\b")
 MAX_HITS = 100   # sections a retrieval ranks (k is at most 50): never one object per section of a large corpus
 CONTACT_ENV = "PRIVACY_CONTACT"
 Fusion = Literal["weighted", "rrf", "dense", "lexical"]
