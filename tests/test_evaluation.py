@@ -205,8 +205,8 @@ def test_shipped_set_covers_every_section_several_times():
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "eval" / "policies").glob("*.jsonl"))
-                         + sorted((ROOT / "eval" / "fresh").glob("*/questions.jsonl")),
-                         ids=lambda p: p.stem if p.stem != "questions" else f"fresh-{p.parent.name}")
+                         + sorted((ROOT / "eval").glob("fresh*/*/questions.jsonl")),
+                         ids=lambda p: p.stem if p.stem != "questions" else f"{p.parent.parent.name}-{p.parent.name}")
 def test_extra_question_sets_parse_and_name_real_sections(path):
     questions, errors = load_questions(path)
     assert questions and not errors
