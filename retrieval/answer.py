@@ -142,7 +142,8 @@ def _expand(engine: Engine, unit: int, question: str, budget: int, min_chars: in
         size, following = len(engine.unit_text[unit]), unit + 1
         while size < min_chars and following < len(units) and units[following].line == head.line and \
                 units[following].section == head.section and size + len(engine.unit_text[following]) <= budget \
-                and not (DANGLING_INTRO and _dangling(engine, following)):
+                and not (DANGLING_INTRO and _dangling(engine, following)) \
+                and not engine.list_items.get(following):   # never a list intro without its list
             picked.add(following)
             size += len(engine.unit_text[following]) + 1
             following += 1

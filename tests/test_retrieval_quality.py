@@ -156,6 +156,13 @@ def test_the_sale_question_quotes_the_sentence_that_answers(engine):
     assert len(answer.quotes[0].quote) <= 350
 
 
+def test_a_passage_never_grows_into_a_list_intro_without_its_list(engine):
+    # "Cui dați datele mele?" had led with "În aceste cazuri, …" grown by "… inclusiv:" (its list cut).
+    answer = retrieval.ask(engine, "Cui dați datele mele?", k=3)
+    assert not any(q.quote.rstrip().endswith(":") for q in answer.quotes)
+    assert "SmartFintech, Netopia Payments" in answer.quotes[0].quote
+
+
 def test_the_partners_question_quotes_the_partner_list(engine):
     answer = retrieval.ask(engine, "cui partajați datele mele?", k=3)
     top = answer.quotes[0]
