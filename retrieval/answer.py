@@ -32,6 +32,10 @@ LEAD_MIN_CHARS = 200     # the first passage grows by following sentences of its
 # Then by its better-scored neighbour unit in the section up to this (answer in first quote,
 # bench/quotes.py: dev 0.754 -> 0.761, test 0.708 -> 0.715; first quote +28 characters on average).
 LEAD_GROW_TO = 200
+# A list item that answers is not preceded by the sibling item it grows by ("– Informarea: …" above
+# "– Stocarea: … nu se stochează mai mult decât este necesar" for "Cât timp păstrați datele?"):
+# the item that answers is what a visitor reads first (answer-in-first-quote equal on both halves).
+ANSWERING_ITEM_FIRST = True
 DANGLING_INTRO = True    # a sentence ending in ":" with no list after it is never quoted alone
 ATTACH = True            # a lead sentence opening with a connector ("Prin urmare", "Acestea") brings the one before
 _CONNECTOR = re.compile(r"^(prin urmare|cu alte cuvinte|in aceste cazuri|in acest caz|in acest scop|acestea|aceasta|"
@@ -320,7 +324,9 @@ def _grow(engine: Engine, retrieval: Retrieval, section: int, ids: list[int], ta
     while size(picked) < target:
         options = [u for u in (picked[0] - 1, picked[-1] + 1) if first <= u <= last and u not in picked]
         options = [u for u in options if size(picked) + len(engine.unit_text[u]) + 3 <= budget and
-                   _introduces_picked(engine, u, picked) and not (DANGLING_INTRO and _dangling(engine, u))]
+                   _introduces_picked(engine, u, picked) and not (DANGLING_INTRO and _dangling(engine, u))
+                   and not (ANSWERING_ITEM_FIRST and engine.index.units[u].kind == "item"
+                            and engine.index.units[picked[0]].kind == "item" and u < picked[0])]
         if not options:
             break
         best = max(options, key=lambda u: scores.get(u, float("-inf")))

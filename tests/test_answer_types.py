@@ -204,3 +204,15 @@ def test_a_section_titled_by_what_is_not_done_loses_only_to_a_positive_wh_questi
     assert with_penalty["Date pe care le colectăm"] == pytest.approx(without["Date pe care le colectăm"])
     drop = without["Date pe care NU le colectăm"] - with_penalty["Date pe care NU le colectăm"]
     assert drop == pytest.approx(on.settings.negated_title_penalty if penalised else 0.0)
+
+
+def test_the_item_that_answers_is_read_first(fake_embedder, tmp_path, monkeypatch):
+    import retrieval.answer as answer_module
+
+    build_fake(one_page(tmp_path / "c", "# Principii\n- Informarea: persoana este informată despre prelucrare.\n"
+                        "- Stocarea: datele nu se stochează mai mult decât este necesar.\n"), tmp_path / "i")
+    engine = Engine.open(tmp_path / "i")
+    question = "Cât timp se stochează datele?"
+    assert answer_module.answer(engine, question, k=1).quotes[0].quote.startswith("- Stocarea")
+    monkeypatch.setattr(answer_module, "ANSWERING_ITEM_FIRST", False)   # the check can fail
+    assert answer_module.answer(engine, question, k=1).quotes[0].quote.startswith("- Informarea")
