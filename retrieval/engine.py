@@ -455,15 +455,18 @@ class Engine:
         # Only a wh-question asking for what IS done: "Folosiți Google Ads?" may well be answered "Nu folosim".
         folded_question = fold_key(question)
         asks_negated = bool(_NEGATION.search(folded_question)) or not _WH_QUESTION.match(folded_question)
+        section_boost = {}   # once a candidate section, not once a unit
+        for sec in candidates:
+            boost = s.topic_boost if topic and topic in self.index.sections[sec].topics else 0.0
+            if s.negated_title_penalty and not asks_negated and self._negated_title(sec):
+                boost -= s.negated_title_penalty
+            section_boost[sec] = boost
         scores = {}
         for j, unit in enumerate(ids):
             sec = int(self._unit_section[unit])
             have = self.unit_terms[unit]
             overlap = sum(w for keys, w in zip(query_words, weights, strict=True) if not have.isdisjoint(keys)) / total
-            labels = self.index.sections[sec].topics
-            boost = s.topic_boost if topic and topic in labels else 0.0
-            if s.negated_title_penalty and not asks_negated and self._negated_title(sec):
-                boost -= s.negated_title_penalty
+            boost = section_boost[sec]
             if guess.details and s.unit_detail_boost and any(self._unit_on_topic(unit, d) for d in guess.details):
                 boost += s.unit_detail_boost
             if answer_types and s.answer_type_boost and any(
