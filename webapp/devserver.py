@@ -113,18 +113,31 @@ TEST_STAFF_TOKEN = "cheie-doar-pentru-teste"   # PRIVACY_STAFF_TOKEN of the serv
 TOKEN_FIELD = "Cheia de acces a echipei"
 
 
-def unlock_staff(page, url: str, token: str = TEST_STAFF_TOKEN) -> None:
-    """Open /echipa in this page's session, type the token, land on "Pentru echipa de suport"."""
+def unlock_staff(page, url: str, token: str = TEST_STAFF_TOKEN, timeout: float = 150.0) -> None:
+    """Open /echipa in this page's session, type the token, land on "Pentru echipa de suport".
+
+    On a loaded machine a keystroke can land while the form is still being redrawn, and the
+    form then submits an empty field (CI once waited 90 s for a view that never came). So the
+    form is re-submitted, by its button, whenever it is still there after a while; only the
+    staff view's own slider counts as success. On failure a screenshot goes to artifacts/.
+    """
     page.goto(f"{url}/echipa")
     field = page.get_by_label(TOKEN_FIELD)
     field.wait_for(timeout=60_000)
-    for attempt in range(2):
-        # On a loaded machine a keystroke can land while the form is still being redrawn: try twice.
-        field.fill(token)
-        field.press("Enter")
+    done = page.get_by_text("Secțiuni afișate")
+    deadline = time.monotonic() + timeout
+    wait_ms = 10_000
+    while True:
         try:
-            page.get_by_text("Secțiuni afișate").wait_for(timeout=30_000 * (attempt + 1))
+            if field.is_visible():
+                field.fill(token)
+                page.get_by_role("button", name="Intră").click(timeout=10_000)
+            done.wait_for(timeout=wait_ms)
             return
         except Exception:
-            if attempt or not field.is_visible():
+            if time.monotonic() > deadline:
+                shot = APP_DIR / "artifacts" / "screenshots" / "unlock-failed.png"
+                shot.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(shot), full_page=True)
                 raise
+            wait_ms = min(wait_ms * 2, 40_000)
