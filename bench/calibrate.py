@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/calibrate.py dev '{"topic_boost": [0.5, 0.8], "dense_weight": [0.5, 0.7]}'
     .venv/bin/python bench/calibrate.py test
+    .venv/bin/python bench/calibrate.py fresh '{...}'   # the 80 questions of eval/fresh and eval/fresh2
 
 Policies: ONedu (`corpus/`, eval/questions.jsonl + eval/policies/onedu.jsonl) and
 every policy in ../shared/policies (its questions.jsonl + eval/policies/<slug>.jsonl).
@@ -27,7 +28,14 @@ POLICIES = ROOT.parent / "shared" / "policies"
 INDEXES = Path(os.environ.get("CALIBRATE_INDEX", "/tmp/calibrate-index"))
 
 
-def policy_sets() -> list[tuple[str, Path, list[Path]]]:
+FRESH = ("fresh", "fresh2")   # blind sets once measured: tuning material since round 5 (eval/fresh3 is blind)
+
+
+def policy_sets(split: str = "dev") -> list[tuple[str, Path, list[Path]]]:
+    """(name, pages, question files) per policy; `fresh` swaps our sets for eval/fresh and eval/fresh2."""
+    if split == "fresh":
+        return [(name, pages, [ROOT / "eval" / f / name / "questions.jsonl" for f in FRESH])
+                for name, pages, _ in policy_sets()]
     sets = [("onedu", ROOT / "corpus", [ROOT / "eval" / "questions.jsonl", ROOT / "eval" / "policies" / "onedu.jsonl"])]
     for folder in sorted(p for p in POLICIES.iterdir() if (p / "pages").is_dir()):
         sets.append((folder.name, folder / "pages",
@@ -39,10 +47,10 @@ def main() -> None:
     split = sys.argv[1] if len(sys.argv) > 1 else "dev"
     grid = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
     loaded = []
-    for name, pages, files in policy_sets():
+    for name, pages, files in policy_sets(split):
         engine = retrieval.open_engine(INDEXES / name, pages)
         questions = [q for f in files if f.is_file() for q in load_questions(f)[0]]
-        loaded.append((name, engine, select_split(questions, split)))
+        loaded.append((name, engine, questions if split == "fresh" else select_split(questions, split)))
     keys = list(grid)
     for combo in itertools.product(*[grid[k] for k in keys]):
         changes = dict(zip(keys, combo, strict=True))

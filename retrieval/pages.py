@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,9 @@ MAX_FRONT_MATTER_CHARS = 20_000
 MAX_YAML_NODES = 5_000   # nodes of the front matter once every alias is expanded
 
 LIST_BULLET = "- "
+# Raised whenever a rule here changes what a page's sections are: an index read under other rules is stale.
+# 2: a "**Label.** text" paragraph after a bold label's body returns to the parent section
+READER_VERSION = 2
 # Characters some pages write as paragraph bullets ("• text", "– text") instead of markdown lists.
 TEXT_BULLETS = ("•", "–", "—", "▪", "◦", "·", "‣")
 
@@ -258,6 +261,7 @@ class _Block:
     text: str
     line: int     # 0-based line in the body
     level: int = 0
+    label: bool = False   # a "**Label.** text" paragraph: text that opens with a bold label
 
 
 def _table_rows(tokens: list[Token], start: int) -> tuple[list[str], int]:
@@ -286,6 +290,11 @@ def _table_rows(tokens: list[Token], start: int) -> tuple[list[str], int]:
                 rows.append(" · ".join(cells))
         i += 1
     return rows, i + 1
+
+
+def _opens_bold(token: Token) -> bool:
+    children = [c for c in token.children or [] if not (c.type == "text" and not c.content.strip())]
+    return bool(children) and children[0].type == "strong_open"
 
 
 def _blocks(body: str, source: str = "", offset: int = 0) -> Iterator[_Block]:
@@ -338,7 +347,7 @@ def _blocks(body: str, source: str = "", offset: int = 0) -> Iterator[_Block]:
                     if lead[1]:
                         yield _Block("text", lead[1], line + 1)
                 elif text:
-                    yield _Block("text", text, line)
+                    yield _Block("text", text, line, label=lead is None and _opens_bold(t))
         elif t.type in ("fence", "code_block", "html_block"):
             content = _HTML_TAG.sub(" ", t.content) if t.type == "html_block" else t.content
             for n, raw_line in enumerate(content.splitlines()):
@@ -367,17 +376,23 @@ def parse_page(raw: str, source: str) -> Page:
 
     sections: list[Section] = []
     used_anchors: dict[str, int] = {}
-    stack: list[tuple[int, str]] = []   # (level, title) of the open headings
+    stack: list[tuple[int, str, bool]] = []   # (level, title, opened by a bold line) of the open headings
     heading_level = 0                   # level of the last markdown heading (bold lines nest under it)
     lines: list[str] = []
     first_line = offset
     previous_kind = ""
+    resumed: Section | None = None      # a parent section taken back up after a bold label's body
 
     def close() -> None:
+        nonlocal resumed
         text = "\n".join(lines)
+        path = tuple(t for _, t, _ in stack) or (title,)
+        if resumed is not None and resumed.path == path:   # the parent's own anchor and first line
+            sections.append(replace(resumed, text=text))
+            resumed = None
+            return
         if not text.strip():
             return
-        path = tuple(t for _, t in stack) or (title,)
         anchor = slugify(path[-1])
         count = used_anchors.get(anchor, 0)
         used_anchors[anchor] = count + 1
@@ -386,6 +401,22 @@ def parse_page(raw: str, source: str) -> Page:
         sections.append(Section(source, title, path, anchor, text, first_line + 1, url))
 
     for block in blocks:
+        if (block.kind == "text" and block.label and lines and stack and stack[-1][2]
+                and stack[-1][1].endswith((".", ":"))):
+            # A "**Label.** text" paragraph after the body of a bold label ending in "." or ":" is
+            # that label's sibling: it goes back to the parent's section. osubb-app's section 2 runs
+            # "**Date de contact.** …", "**Activitatea în aplicație.**" over a list, "**Date tehnice.**
+            # …" and "**Ce nu prelucrăm.** … nu vinde sau închiriază date nimănui": the last two were
+            # cited under "Activitatea în aplicație.", and a question on selling data led elsewhere.
+            close()
+            stack.pop()
+            path = tuple(t for _, t, _ in stack) or (title,)
+            if len(sections) >= 2 and sections[-2].path == path:
+                resumed = sections.pop(-2)
+                lines = [resumed.text]
+            else:
+                lines = []
+                first_line = offset + block.line
         if block.kind == "text":
             if not lines:
                 first_line = offset + block.line
@@ -402,7 +433,7 @@ def parse_page(raw: str, source: str) -> Page:
             level = heading_level + 1
         while stack and stack[-1][0] >= level:
             stack.pop()
-        stack.append((level, block.text or "Secțiune"))
+        stack.append((level, block.text or "Secțiune", block.kind == "bold"))
         first_line = offset + block.line + 1
         previous_kind = block.kind
     close()

@@ -57,7 +57,7 @@ from .embeddings import model_key
 from .errors import BrokenIndexError, IndexWriteError, RetrievalError
 from .language import load_language
 from .lexical import LexicalIndex
-from .pages import Section, corpus_files
+from .pages import READER_VERSION, Section, corpus_files
 from .records import Records
 from .topics import load_taxonomy
 
@@ -110,7 +110,9 @@ def corpus_fingerprint(corpus_dir: Path) -> dict[str, Any]:
 
 
 def chunker_settings() -> dict[str, Any]:
-    return {"splitter": "RecursiveCharacterTextSplitter", "chunk_size": CHUNK_SIZE, "chunk_overlap": CHUNK_OVERLAP}
+    """How pages were read and split: an index built under other rules is stale (rebuilt through the cache)."""
+    return {"splitter": "RecursiveCharacterTextSplitter", "chunk_size": CHUNK_SIZE, "chunk_overlap": CHUNK_OVERLAP,
+            "reader": READER_VERSION}
 
 
 def _sha256(path: Path) -> str:
@@ -226,7 +228,7 @@ def staleness(index_dir: Path, corpus_dir: Path | None = None, model: str | None
     if damage:
         return f"indexul din {index_dir} este deteriorat ({damage})"
     if manifest.get("chunker") != chunker_settings():
-        return "setările de fragmentare s-au schimbat"
+        return "regulile de citire sau de fragmentare a paginilor s-au schimbat"
     recorded = manifest.get("language")
     try:
         language = load_language(str(recorded.get("code"))) if isinstance(recorded, dict) else None

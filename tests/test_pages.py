@@ -132,6 +132,25 @@ def test_is_heading_like(text, heading):
     assert is_heading_like(text) is heading
 
 
+def test_a_labelled_paragraph_after_a_bold_label_returns_to_the_parent_section():
+    """osubb-app's section 2: "**Date …** text" paragraphs around one bold label over a list."""
+    raw = ("## Ce date prelucrăm\n\n**Date de contact.** Numele și emailul.\n\n**Activitatea în aplicație.**\n\n"
+           "- Taskurile tale;\n- Punctele obținute.\n\n**Ce nu prelucrăm.** Nu vindem date nimănui.\n\n"
+           "**Date tehnice:**\n\n- adresa IP.\n\n**Pe scurt.** Atât.\n\n"
+           "## Drepturi\n\n**Dreptul de acces**\n\nPoți cere o copie.\n\n**Notă.** Gratuit.\n")
+    page = parse_page(raw, "p.md")
+    by_path = {s.path: s for s in page.sections}
+    assert list(by_path) == [("Ce date prelucrăm", "Activitatea în aplicație."), ("Ce date prelucrăm", "Date tehnice:"),
+                             ("Ce date prelucrăm",), ("Drepturi", "Dreptul de acces")]
+    parent = by_path[("Ce date prelucrăm",)]
+    assert parent.text.splitlines() == ["Date de contact. Numele și emailul.",
+                                        "Ce nu prelucrăm. Nu vindem date nimănui.", "Pe scurt. Atât."]
+    assert parent.anchor == "ce-date-prelucram" and parent.line == 3
+    assert by_path[("Ce date prelucrăm", "Activitatea în aplicație.")].text == "- Taskurile tale;\n- Punctele obținute."
+    # A sub-heading that does not read as a label keeps what follows it.
+    assert by_path[("Drepturi", "Dreptul de acces")].text == "Poți cere o copie.\nNotă. Gratuit."
+
+
 def test_shipped_pages_parse_with_their_bold_sub_headings():
     pages = {p.source: p for p in load_corpus(CORPUS)}
     assert set(pages) == {"partajarea-datelor.md", "utilizarea-datelor.md"}

@@ -193,3 +193,12 @@ def test_index_whose_pages_are_gone_is_still_usable(fake_index, corpus_copy, fak
     assert len(retrieval.open_engine(fake_index).index.sections) == 9
     with pytest.raises(retrieval.CorpusError, match="nu există"):
         retrieval.index_status(fake_index, corpus_copy)
+
+
+def test_new_page_reading_rules_make_the_index_stale(fake_index, monkeypatch):
+    """A reader change (pages.READER_VERSION) alters sections with the same files: the index is rebuilt."""
+    import retrieval.store as store
+
+    assert staleness(fake_index) is None
+    monkeypatch.setattr(store, "READER_VERSION", store.READER_VERSION + 1)
+    assert staleness(fake_index) == "regulile de citire sau de fragmentare a paginilor s-au schimbat"
