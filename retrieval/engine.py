@@ -297,6 +297,13 @@ class Engine:
         missing = next((d for d in asked if d.id not in self.covered_topics), None)
         details = tuple(d.id for d in asked if d.id in self.covered_topics)
         cued = [t.id for t in self.taxonomy.topics if t.asks_folded(folded)]
+        if len(cued) > 1:
+            # "Dacă îmi șterg contul, mai păstrați ceva?" asks about keeping, not deleting: the main
+            # clause's topics, when it has any, over the condition's.
+            main = self.language.main_clause(folded)
+            in_main = [t.id for t in self.taxonomy.topics if t.id in cued and t.asks_folded(main)] if (
+                main != folded) else []
+            cued = in_main or cued
         best = max(cued, key=lambda t: per_topic.get(t, 0.0)) if cued else None
         if missing is not None and (best is None or self._covered(best)):
             # A detail of a covered topic that no section mentions ("În câte zile răspundeți la o

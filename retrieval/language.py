@@ -55,6 +55,7 @@ class Language:
     digest: str                        # sha256 of language.yaml: recorded in the index
     answer_types: tuple[AnswerType, ...] = ()
     synonyms: tuple[tuple[str, ...], ...] = ()   # folded words a question's word also stands for
+    conditional_clause: re.Pattern[str] | None = None   # a leading "if/when …," clause (folded text)
 
     @cached_property
     def related_stems(self) -> dict[str, tuple[str, ...]]:
@@ -65,6 +66,12 @@ class Language:
             for stem in group_stems:
                 out.setdefault(stem, set()).update(group_stems - {stem})
         return {stem: tuple(sorted(others)) for stem, others in out.items()}
+
+    def main_clause(self, folded_question: str) -> str:
+        """The question without a leading condition ("daca imi sterg contul, mai pastrati …" -> "mai pastrati …")."""
+        if self.conditional_clause is None:
+            return folded_question
+        return self.conditional_clause.sub("", folded_question, count=1)
 
     def answer_types_asked(self, folded_question: str) -> tuple[AnswerType, ...]:
         return tuple(t for t in self.answer_types if t.question.search(folded_question))
@@ -128,7 +135,8 @@ def load_language(code: str = DEFAULT_LANGUAGE) -> Language:
                             tuple(AnswerType(str(t["name"]), str(t.get("label") or t["name"]),
                                              re.compile(str(t["question"])), re.compile(str(t["answer"])))
                                   for t in data.get("answer_types") or ()),
-                            tuple(tuple(fold(str(w)) for w in group) for group in data.get("synonyms") or ()))
+                            tuple(tuple(fold(str(w)) for w in group) for group in data.get("synonyms") or ()),
+                            re.compile(str(data["conditional_clause"])) if data.get("conditional_clause") else None)
         _stemmer(language.stemmer_name)
     except (KeyError, TypeError, AttributeError, re.error) as exc:
         raise RetrievalError(f"{path}: resurse incomplete sau invalide ({type(exc).__name__}: {exc})") from None

@@ -19,6 +19,7 @@ from retrieval.text import fold_key
     ("duration", "Pe ce perioadă stocați CV-ul?", True),
     ("duration", "Dacă îmi șterg contul, cât timp mai păstrați datele?", True),
     ("duration", "Păstrați mesajele mele cât timp?", True),
+    ("duration", "Daca nu mai intru in cont, il stergeti dupa o vreme?", True),
     ("duration", "Pot cere să nu-mi mai prelucrați datele cât timp contest că sunt corecte?", False),   # "while"
     ("duration", "Unde pot face plângere?", False),
     ("duration", "Cui partajați datele mele?", False),

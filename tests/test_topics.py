@@ -8,6 +8,7 @@ import retrieval
 from conftest import CORPUS, build_fake, one_page
 from retrieval.answer import NOT_COVERED
 from retrieval.errors import CorpusError, RetrievalError
+from retrieval.language import default_language
 from retrieval.store import load_index
 from retrieval.text import fold, fold_key
 from retrieval.topics import OFFTOPIC, RESOURCES, load_taxonomy
@@ -253,10 +254,29 @@ def test_a_topic_the_policy_lacks_altogether_is_said_before_its_detail(fake_engi
     ("Unde fac plângere?", {"complaint"}),                 # no "date" word: was "unknown words" on dentocare
     ("Cum vă contactez?", {"controller"}),                 # ONedu gives no contact: now "nu spune cine …"
     ("Cum îl contactez pe DPO?", {"dpo"}),
+    ("Cine poate să-mi vadă numărul de telefon?", {"sharing"}),   # "să-mi vadă": was no topic
+    ("Ce faceti daca se scurg datele de pe servere?", {"data_breach"}),   # "se scurg": was storage
+    ("Dacă îmi retrag acordul, ce date mai păstrați despre mine?", {"access", "retention", "consent_withdrawal"}),
 ])
 def test_cue_patterns_name_these_topics(question, cued):
     folded = fold_key(question)
     assert {t.id for t in load_taxonomy().topics if t.asks_folded(folded)} == cued
+
+
+@pytest.mark.parametrize("question, topic", [
+    # the condition speaks of deleting, the main clause asks about keeping
+    ("Dacă îmi șterg contul, mai păstrați ceva din datele mele?", "retention"),
+    ("daca imi retrag acordul, mai pastrati datele?", "retention"),
+])
+def test_a_leading_condition_yields_to_the_main_clause(fake_engine, question, topic):
+    assert fake_engine.classify(question, fake_engine.embedder.embed_queries([question])[0]).topic == topic
+
+
+def test_only_a_leading_condition_is_removed():
+    main = default_language().main_clause
+    assert main("daca imi sterg contul, mai pastrati ceva?") == "mai pastrati ceva?"
+    assert main("mai pastrati ceva daca imi sterg contul?") == "mai pastrati ceva daca imi sterg contul?"
+    assert main("daca imi sterg contul ce se intampla?") == "daca imi sterg contul ce se intampla?"   # no comma
 
 
 def test_the_coverage_map_names_the_details_a_covered_topic_leaves_out(fake_embedder, tmp_path):
