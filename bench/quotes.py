@@ -1,6 +1,6 @@
 """Quote choice only: does the FIRST quote show the answer? Retrieval is done once, answers many times.
 
-    PYTHONPATH=bench:. .venv/bin/python bench/quotes.py dev [--misses] ['[{"RUNNER_UP_GAP": 1.0}, ...]']
+    PYTHONPATH=bench:. .venv/bin/python bench/quotes.py dev|test|fresh [--misses] ['[{"RUNNER_UP_GAP": 1.0}, ...]']
 
 Same sets as bench/calibrate.py (ONedu + every policy in ../shared/policies, each with our
 eval/policies/<slug>.jsonl). Section ranking is not touched here, so hit@k cannot move:
@@ -28,10 +28,11 @@ def main() -> None:
     misses = "--misses" in sys.argv
     variants = next((json.loads(a) for a in sys.argv[2:] if a.startswith("[")), [{}])
     loaded = []
-    for name, pages, files in policy_sets():
+    for name, pages, files in policy_sets(split):
         engine = retrieval.open_engine(INDEXES / name, pages)
         questions = [q for f in files if f.is_file() for q in load_questions(f)[0]]
-        asked = [(q, engine.retrieve(q.question)) for q in select_split(questions, split)
+        chosen = questions if split == "fresh" else select_split(questions, split)
+        asked = [(q, engine.retrieve(q.question)) for q in chosen
                  if q.answerable and q.answer_phrases]
         loaded.append((name, engine, asked))
     defaults = {key: getattr(answer_module, key) for v in variants for key in v}
