@@ -364,7 +364,8 @@ class Engine:
         s = self.settings
 
         query_terms = terms(text, self.language)
-        chunk_lexical = index.lexical.scores(question_terms(text, self.language) if s.synonyms else query_terms)
+        lexical_text = self.language.plain_words(fold_key(text)) if s.synonyms else text
+        chunk_lexical = index.lexical.scores(question_terms(lexical_text, self.language) if s.synonyms else query_terms)
         if self._n_sections <= self.exact_below:
             unit_cos = index.unit_matrix @ vector
             best_chunk = self._per_section_max(index.chunk_matrix @ vector, self._chunk_section)
@@ -382,8 +383,8 @@ class Engine:
         guess = self.classify(text, vector)
         candidates = order[:max(1, s.candidates)]
         answer_types = self.language.answer_types_asked(fold_key(text))
-        unit_scores = self._unit_scores(candidates, unit_cos, fused, word_keys(text, self.language, s.synonyms), guess,
-                                        answer_types, text)
+        unit_scores = self._unit_scores(candidates, unit_cos, fused, word_keys(lexical_text, self.language, s.synonyms),
+                                        guess, answer_types, text)
         best: dict[int, tuple[float, int]] = {}
         for unit, score in unit_scores.items():
             sec = int(self._unit_section[unit])

@@ -56,6 +56,7 @@ class Language:
     answer_types: tuple[AnswerType, ...] = ()
     synonyms: tuple[tuple[str, ...], ...] = ()   # folded words a question's word also stands for
     conditional_clause: re.Pattern[str] | None = None   # a leading "if/when …," clause (folded text)
+    phrases: tuple[tuple[re.Pattern[str], str], ...] = ()   # (folded phrase, the words it stands for)
 
     @cached_property
     def related_stems(self) -> dict[str, tuple[str, ...]]:
@@ -66,6 +67,12 @@ class Language:
             for stem in group_stems:
                 out.setdefault(stem, set()).update(group_stems - {stem})
         return {stem: tuple(sorted(others)) for stem, others in out.items()}
+
+    def plain_words(self, folded_question: str) -> str:
+        """The question with each of `phrases` replaced by the words a policy would use (lexical side only)."""
+        for pattern, means in self.phrases:
+            folded_question = pattern.sub(means, folded_question)
+        return folded_question
 
     def main_clause(self, folded_question: str) -> str:
         """The question without a leading condition ("daca imi sterg contul, mai pastrati …" -> "mai pastrati …")."""
@@ -136,7 +143,8 @@ def load_language(code: str = DEFAULT_LANGUAGE) -> Language:
                                              re.compile(str(t["question"])), re.compile(str(t["answer"])))
                                   for t in data.get("answer_types") or ()),
                             tuple(tuple(fold(str(w)) for w in group) for group in data.get("synonyms") or ()),
-                            re.compile(str(data["conditional_clause"])) if data.get("conditional_clause") else None)
+                            re.compile(str(data["conditional_clause"])) if data.get("conditional_clause") else None,
+                            tuple((re.compile(str(p["ask"])), str(p["means"])) for p in data.get("phrases") or ()))
         _stemmer(language.stemmer_name)
     except (KeyError, TypeError, AttributeError, re.error) as exc:
         raise RetrievalError(f"{path}: resurse incomplete sau invalide ({type(exc).__name__}: {exc})") from None

@@ -9,7 +9,7 @@ import pytest
 import retrieval
 from retrieval.chunking import split_sentences
 from retrieval.errors import RetrievalError
-from retrieval.language import calibrated_thresholds, load_language, sentence_end_pattern
+from retrieval.language import calibrated_thresholds, default_language, load_language, sentence_end_pattern
 from retrieval.lexical import terms
 from retrieval.store import MANIFEST, staleness
 from retrieval.text import content_words
@@ -80,3 +80,12 @@ def test_changed_language_resources_make_the_index_stale(fake_index):
     manifest["language"]["digest"] = "0" * 64
     path.write_text(json.dumps(manifest), encoding="utf-8")
     assert staleness(fake_index) == "resursele limbii s-au schimbat"
+
+
+@pytest.mark.parametrize("question, plain", [
+    ("cine raspunde de datele mele?", "cine responsabil datele mele?"),
+    ("raspundeti pentru site-urile altora?", "responsabil site-urile altora?"),
+    ("in cat timp imi raspundeti la cerere?", "in cat timp imi raspundeti la cerere?"),   # "reply": unchanged
+])
+def test_phrases_are_read_as_the_words_a_policy_uses(question, plain):
+    assert default_language().plain_words(question) == plain
