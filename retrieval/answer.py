@@ -12,6 +12,7 @@ from typing import Any
 
 from .engine import SCORED_QUESTION_CHARS, Engine, Retrieval, validate_question
 from .language import default_language
+from .lexical import word_keys
 from .pages import cite
 from .text import fold
 
@@ -27,6 +28,8 @@ RUNNER_UP_GAP = 0.4
 # 0.826 -> 0.833, test 0.782 -> 0.789, +1-2 characters on average; a fourth adds nothing).
 RUNNER_UPS = 2
 MAX_LIST_ITEMS = 12      # items quoted when the passage is a list
+COVER_QUESTION = True    # a trimmed list keeps the items that alone hold a word of the question ...
+COVER_ITEMS = 1          # ... at most this many of them
 SHORT_SENTENCE = 70      # a secondary sentence shorter than this brings the next one with it
 LEAD_MIN_CHARS = 200     # the first passage grows by following sentences of its paragraph up to this
 # Then by its better-scored neighbour unit in the section up to this (answer in first quote,
@@ -151,11 +154,11 @@ def _expand(engine: Engine, unit: int, question: str, budget: int, min_chars: in
             picked.add(following)
             size += len(engine.unit_text[following]) + 1
             following += 1
-    return _fit(engine, sorted(picked), keep=unit, budget=budget, scores=scores)
+    return _fit(engine, sorted(picked), keep=unit, budget=budget, scores=scores, question=question)
 
 
 def _fit(engine: Engine, picked: list[int], keep: int, budget: int,
-         scores: dict[int, float] | None = None) -> list[int]:
+         scores: dict[int, float] | None = None, question: str = "") -> list[int]:
     """Drop list items farthest from the one that answers until the passage fits the budget.
 
     The list's best-scored item is kept too: a list that answers as a whole ("Parteneri și terți
@@ -171,6 +174,8 @@ def _fit(engine: Engine, picked: list[int], keep: int, budget: int,
     protected = {keep}
     if scores and items:
         protected.add(max(items, key=lambda i: scores.get(i, float("-inf"))))
+        if COVER_QUESTION and question:
+            protected |= _covering_items(engine, question, items, protected, scores)
     while size(picked) > budget and len(picked) > 2:
         removable = [i for i in picked if i not in protected and engine.index.units[i].kind == "item" and
                      not engine.list_items.get(i)]
@@ -178,6 +183,31 @@ def _fit(engine: Engine, picked: list[int], keep: int, budget: int,
             break
         picked.remove(max(removable, key=lambda i: abs(i - keep)))
     return picked
+
+
+def _covering_items(engine: Engine, question: str, items: list[int], protected: set[int],
+                    scores: dict[int, float]) -> set[int]:
+    """Items a trimmed list keeps because they alone hold a word of the question.
+
+    "Cine poate vedea numărul meu de telefon?": the best-scored item is "Orice membru vede numele …";
+    "… datele de contact (email, telefon)" is the one that answers, and the only one with "telefon".
+    Rarest words first (idf), at most COVER_ITEMS items.
+    """
+    keys = word_keys(engine.language.plain_words(fold(question)), engine.language, synonyms=True)
+    idf = engine.index.lexical.idf
+    covered: set[str] = set().union(*(engine.unit_terms[i] for i in protected))
+    extra: set[int] = set()
+    for word in sorted(keys, key=lambda k: -max(idf(t) for t in k)):
+        if len(extra) >= COVER_ITEMS:
+            break
+        if covered.intersection(word):
+            continue
+        holders = [i for i in items if i not in protected and engine.unit_terms[i].intersection(word)]
+        if holders:
+            best = max(holders, key=lambda i: scores.get(i, float("-inf")))
+            extra.add(best)
+            covered |= engine.unit_terms[best]
+    return extra
 
 
 def _quote(engine: Engine, section_index: int, unit_ids: list[int], score: float) -> Quote:

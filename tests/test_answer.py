@@ -101,6 +101,20 @@ def test_a_list_too_long_for_the_budget_keeps_its_first_items_and_its_best_score
     assert payments not in answer_module._fit(engine, [intro, *items], keep=intro, budget=330)   # no scores
 
 
+def test_a_trimmed_list_keeps_the_item_that_alone_holds_a_word_of_the_question(engine, monkeypatch):
+    intro = _unit(engine, "Transmitem datele")
+    items = engine.list_items.get(intro)
+    ticketing, payments = items[3], items[-1]
+    scores = {u: 0.0 for u in items} | {items[0]: 5.0}   # the best-scored item is the first one
+    picked = [intro, *items]
+    kept = answer_module._fit(engine, picked, keep=intro, budget=300, scores=scores,
+                              question="Cine procesează plățile mele?")
+    assert payments in kept and items[0] in kept and ticketing not in kept
+    monkeypatch.setattr(answer_module, "COVER_QUESTION", False)
+    assert payments not in answer_module._fit(engine, picked, keep=intro, budget=300, scores=scores,
+                                              question="Cine procesează plățile mele?")
+
+
 def test_every_quote_is_a_verbatim_slice_of_its_section(engine):
     for question in ("Cine are acces la datele mele?", "Cui transmiteți datele?", "Cum folosiți informațiile?"):
         for quote in answer_module.answer(engine, question, k=3).quotes:
