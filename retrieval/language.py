@@ -57,6 +57,7 @@ class Language:
     synonyms: tuple[tuple[str, ...], ...] = ()   # folded words a question's word also stands for
     conditional_clause: re.Pattern[str] | None = None   # a leading "if/when …," clause (folded text)
     phrases: tuple[tuple[re.Pattern[str], str], ...] = ()   # (folded phrase, the words it stands for)
+    trailing_condition: re.Pattern[str] | None = None   # a closing "if/when …" clause (folded text)
 
     @cached_property
     def related_stems(self) -> dict[str, tuple[str, ...]]:
@@ -79,6 +80,11 @@ class Language:
         if self.conditional_clause is None:
             return folded_question
         return self.conditional_clause.sub("", folded_question, count=1)
+
+    def asked_part(self, folded_question: str) -> str:
+        """The question without its conditions, leading or closing ("unde ma plang daca …" -> "unde ma plang")."""
+        main = self.main_clause(folded_question)
+        return self.trailing_condition.sub("", main, count=1) if self.trailing_condition else main
 
     def answer_types_asked(self, folded_question: str) -> tuple[AnswerType, ...]:
         return tuple(t for t in self.answer_types if t.question.search(folded_question))
@@ -144,7 +150,8 @@ def load_language(code: str = DEFAULT_LANGUAGE) -> Language:
                                   for t in data.get("answer_types") or ()),
                             tuple(tuple(fold(str(w)) for w in group) for group in data.get("synonyms") or ()),
                             re.compile(str(data["conditional_clause"])) if data.get("conditional_clause") else None,
-                            tuple((re.compile(str(p["ask"])), str(p["means"])) for p in data.get("phrases") or ()))
+                            tuple((re.compile(str(p["ask"])), str(p["means"])) for p in data.get("phrases") or ()),
+                            re.compile(str(data["trailing_condition"])) if data.get("trailing_condition") else None)
         _stemmer(language.stemmer_name)
     except (KeyError, TypeError, AttributeError, re.error) as exc:
         raise RetrievalError(f"{path}: resurse incomplete sau invalide ({type(exc).__name__}: {exc})") from None

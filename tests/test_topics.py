@@ -272,6 +272,16 @@ def test_a_leading_condition_yields_to_the_main_clause(fake_engine, question, to
     assert fake_engine.classify(question, fake_engine.embedder.embed_queries([question])[0]).topic == topic
 
 
+@pytest.mark.parametrize("question, asked", [
+    ("unde ma plang daca asociatia imi foloseste datele aiurea?", "unde ma plang"),
+    ("daca imi sterg contul, mai pastrati ceva?", "mai pastrati ceva?"),
+    ("ce se intampla cu datele dupa ce imi sterg contul?", "ce se intampla cu datele"),
+    ("cui dati datele mele?", "cui dati datele mele?"),
+])
+def test_the_asked_part_leaves_out_conditions_leading_or_closing(question, asked):
+    assert default_language().asked_part(question) == asked
+
+
 def test_only_a_leading_condition_is_removed():
     main = default_language().main_clause
     assert main("daca imi sterg contul, mai pastrati ceva?") == "mai pastrati ceva?"
