@@ -85,6 +85,7 @@ def test_changed_language_resources_make_the_index_stale(fake_index):
 @pytest.mark.parametrize("question, plain", [
     ("cine raspunde de datele mele?", "cine responsabil datele mele?"),
     ("raspundeti pentru site-urile altora?", "responsabil site-urile altora?"),
+    ("ce firma se ocupa de datele mele?", "ce firma responsabil datele mele?"),
     ("in cat timp imi raspundeti la cerere?", "in cat timp imi raspundeti la cerere?"),   # "reply": unchanged
 ])
 def test_phrases_are_read_as_the_words_a_policy_uses(question, plain):
