@@ -20,9 +20,11 @@ pytestmark = pytest.mark.slow
 
 POLICIES = Path(__file__).resolve().parents[2] / "shared" / "policies"
 # hit@1 floor per policy on its shared question set (measured today minus a margin; see README).
+# Issue 7: no policy below 0.80. Measured 26 Nov: asmi 13/14, cosmomarket 15/15, dentocare 12/14,
+# eusurvey 14/16, osubb 14/15, primaria 15/16, sintezaur 14/15.
 POLICY_HIT_AT_1 = {
-    "asmi-caravana": 0.78, "cosmomarket": 0.93, "dentocare": 0.71, "eusurvey": 0.75,
-    "osubb-app": 0.86, "primaria-floresti-stoenesti": 0.8, "sintezaur": 0.86,
+    "asmi-caravana": 0.85, "cosmomarket": 0.93, "dentocare": 0.80, "eusurvey": 0.80,
+    "osubb-app": 0.86, "primaria-floresti-stoenesti": 0.87, "sintezaur": 0.86,
 }
 # Questions abstained per policy (uncovered, off-topic) on its shared set: measured today minus one
 # question each (README "Saying what the policy does not say"; sintezaur: 1 of 5 uncovered today).
@@ -89,13 +91,26 @@ def test_each_real_policy_says_what_it_does_not_say(policy_runs, policy):
 
 def test_all_real_policies_together(policy_runs):
     s = combined_summary(policy_runs, 5)
-    assert s["hit@1"] >= 0.86 and s["hit@3"] >= 0.97    # 0.886 and 0.990 measured
-    assert s["answer_in_first_quote"] >= 0.72   # 0.743 measured (78 of 105)
+    assert s["hit@1"] >= 0.88 and s["hit@3"] >= 0.97    # 0.905 and 0.990 measured (26 Nov)
+    assert s["answer_in_first_quote"] >= 0.81   # 0.838 measured (88 of 105)
     assert s["first_quote_chars"] <= 350 and s["answer_chars"] <= 900
     assert s["uncovered_abstained"] >= 0.84   # 34 of 39 today
     assert s["offtopic_abstained"] >= 0.9     # 14 of 14 today
     assert s["answerable_abstained"] <= 0.03
     assert s["abstention_precision"] >= 0.9
+
+
+def test_every_set_together_meets_the_issue_targets(policy_runs, shipped_evaluation):
+    """Issue 7's "Done when", over the one command's sets: ONedu's and the seven policies' answerable questions.
+
+    Measured 26 Nov (`python -m retrieval eval eval/questions.jsonl ../shared/policies`): hit@1 0.938,
+    hit@3 0.986, answer in first quote 0.8815 (186 of 211), 309 / 711 characters. The first-quote floor
+    is the issue's 0.88 less one question (0.875), against rank flips from float differences between CPUs.
+    """
+    s = combined_summary([*policy_runs, PolicyRun("onedu", shipped_evaluation[1])], 5)
+    assert s["hit@1"] >= 0.90 and s["hit@3"] >= 0.97
+    assert s["answer_in_first_quote"] >= 0.875
+    assert s["first_quote_chars"] <= 350 and s["answer_chars"] <= 900
 
 
 def test_the_labelled_abstention_set_on_every_policy(engine, policy_engines):
