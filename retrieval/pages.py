@@ -36,6 +36,11 @@ from .text import fold_key, normalize_diacritics, sanitize, slugify
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 _HTML_TAG = re.compile(r"<!--.*?-->|<[^>]*>", re.S)
 _FOOTNOTE_REF = re.compile(r"\[\^[^\]\s]{1,20}\]:?")
+_HTML_COMMENT = re.compile(r"<!--.*?(-->|$)", re.S)
+_HTML_HEADING = re.compile(r"^\s*<h([1-6])\b[^>]*>(.*?)</h\1\s*>\s*$", re.I)
+# Tags of inline elements: removed without a space, so "<b>esențiale</b>." reads "esențiale.".
+_HTML_INLINE_TAG = re.compile(r"</?(a|abbr|b|bdi|bdo|cite|code|data|dfn|em|i|kbd|mark|q|s|samp|small|span|strong|"
+                              r"sub|sup|time|u|var)\b[^>]*>", re.I)
 # A version or date line ("Versiunea 1.1 · în vigoare de la 02.10.2026", "Ultima actualizare: mai 2024")
 # is bold on many pages but introduces nothing: it is text, not a heading.
 _DATE_OR_VERSION = re.compile(
@@ -56,7 +61,8 @@ MAX_YAML_NODES = 5_000   # nodes of the front matter once every alias is expande
 LIST_BULLET = "- "
 # Raised whenever a rule here changes what a page's sections are: an index read under other rules is stale.
 # 2: a "**Label.** text" paragraph after a bold label's body returns to the parent section
-READER_VERSION = 2
+# 3: "<h1>"-"<h6>" lines of raw HTML blocks are headings; inline tags there leave no space
+READER_VERSION = 3
 # Characters some pages write as paragraph bullets ("• text", "– text") instead of markdown lists.
 TEXT_BULLETS = ("•", "–", "—", "▪", "◦", "·", "‣")
 
@@ -348,9 +354,22 @@ def _blocks(body: str, source: str = "", offset: int = 0) -> Iterator[_Block]:
                         yield _Block("text", lead[1], line + 1)
                 elif text:
                     yield _Block("text", text, line, label=lead is None and _opens_bold(t))
-        elif t.type in ("fence", "code_block", "html_block"):
-            content = _HTML_TAG.sub(" ", t.content) if t.type == "html_block" else t.content
+        elif t.type == "html_block":
+            # Pages converted from HTML keep raw blocks: "<h2>Cookie-uri</h2>" is a heading, and the
+            # words of inline elements ("<b>esențiale</b>.") join their neighbours without a space.
+            content = _HTML_COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), t.content)  # lines kept
             for n, raw_line in enumerate(content.splitlines()):
+                heading = _HTML_HEADING.match(raw_line)
+                if heading:
+                    title = clean(_HTML_INLINE_TAG.sub("", heading.group(2)))
+                    if title and len(title) <= MAX_HEADING_CHARS:
+                        yield _Block("heading", title, line + n, int(heading.group(1)))
+                        continue
+                text = clean(_HTML_INLINE_TAG.sub("", raw_line))
+                if text:
+                    yield _Block("text", text, line + n)
+        elif t.type in ("fence", "code_block"):
+            for n, raw_line in enumerate(t.content.splitlines()):
                 text = clean(raw_line)
                 if text:
                     yield _Block("text", text, line + n)

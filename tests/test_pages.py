@@ -151,6 +151,21 @@ def test_a_labelled_paragraph_after_a_bold_label_returns_to_the_parent_section()
     assert by_path[("Drepturi", "Dreptul de acces")].text == "Poți cere o copie.\nNotă. Gratuit."
 
 
+def test_raw_html_headings_are_headings_and_inline_tags_leave_no_gap():
+    """A page converted from HTML: "<h2>" lines are sections; "<b>esențiale</b>." reads "esențiale."."""
+    raw = ("# Politica\n\nIntro.\n\n<!--\nnotă internă\n-->\n\n<h2>Cookie-uri</h2>\n"
+           "<p>Folosim cookie-uri <b>esențiale</b>, vezi <a href=\"x\">aici</a>.</p>\n\n"
+           "<div>\n<h3 class=\"t\">Durata <em>cookie-urilor</em></h3>\n<p>30 de zile.</p>\n</div>\n\n"
+           "## Contact\n\nScrieți-ne.\n")
+    page = parse_page(raw, "h.md")
+    assert [(s.path, s.text) for s in page.sections] == [
+        (("Politica",), "Intro."),
+        (("Politica", "Cookie-uri"), "Folosim cookie-uri esențiale, vezi aici."),
+        (("Politica", "Cookie-uri", "Durata cookie-urilor"), "30 de zile."),
+        (("Politica", "Contact"), "Scrieți-ne."),
+    ]
+
+
 def test_shipped_pages_parse_with_their_bold_sub_headings():
     pages = {p.source: p for p in load_corpus(CORPUS)}
     assert set(pages) == {"partajarea-datelor.md", "utilizarea-datelor.md"}
