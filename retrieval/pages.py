@@ -48,6 +48,7 @@ _DATE_OR_VERSION = re.compile(
     r"|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b|\b\d{4}[./-]\d{1,2}[./-]\d{1,2}\b"
 )
 MAX_HEADING_WORDS = 20      # "Acordul utilizatorului ... întrebările adresate." (16 words) is a real heading
+MAX_CAPS_HEADING_WORDS = 12     # "DREPTURILE DUMNEAVOASTRĂ": a line in capitals is a heading when short
 MAX_SENTENCE_HEADING_WORDS = 8   # a bold line ending in "." is a label ("Activitatea în aplicație.") only when short
 
 # Limits, each far above every real page (../shared/policies and corpus/: largest page 21 KB,
@@ -62,7 +63,8 @@ LIST_BULLET = "- "
 # Raised whenever a rule here changes what a page's sections are: an index read under other rules is stale.
 # 2: a "**Label.** text" paragraph after a bold label's body returns to the parent section
 # 3: "<h1>"-"<h6>" lines of raw HTML blocks are headings; inline tags there leave no space
-READER_VERSION = 3
+# 4: "1. **Title**" alone in its list and a short one-line paragraph in capitals are headings
+READER_VERSION = 4
 # Characters some pages write as paragraph bullets ("• text", "– text") instead of markdown lists.
 TEXT_BULLETS = ("•", "–", "—", "▪", "◦", "·", "‣")
 
@@ -303,6 +305,36 @@ def _opens_bold(token: Token) -> bool:
     return bool(children) and children[0].type == "strong_open"
 
 
+def _numbered_heading(tokens: list[Token], i: int) -> str | None:
+    """The title of a numbered heading written as a list of one bold item ("1. **Cine suntem**").
+
+    Pages converted from word processors number their sections this way: each "N. **Title**"
+    is a list of its own, followed by paragraphs. A longer list, or an item with text beside
+    the bold, stays a list item.
+    """
+    if i < 3 or i + 3 >= len(tokens):
+        return None
+    opened, item, close_item, close_list = tokens[i - 3], tokens[i - 2], tokens[i + 2], tokens[i + 3]
+    if opened.type != "ordered_list_open" or item.type != "list_item_open" or \
+            close_item.type != "list_item_close" or close_list.type != "ordered_list_close":
+        return None
+    lead = _bold_lead(tokens[i])
+    if not lead or lead[1] or not is_heading_like(lead[0]):
+        return None
+    return f"{item.info}{item.markup} {lead[0]}"
+
+
+def _is_caps_heading(token: Token, text: str) -> bool:
+    """A one-line paragraph in capitals, of a few words and no closing punctuation, reads as a heading."""
+    if not token.map or token.map[1] - token.map[0] != 1 or text.endswith((".", ",", ";", ":")):
+        return False
+    words = text.split()
+    letters = [c for c in text if c.isalpha()]
+    long_words = [w for w in words if sum(c.isalpha() for c in w) >= 3]
+    return (len(long_words) >= 2 and len(words) <= MAX_CAPS_HEADING_WORDS and len(letters) >= 6
+            and all(c.isupper() for c in letters) and is_heading_like(text))
+
+
 def _blocks(body: str, source: str = "", offset: int = 0) -> Iterator[_Block]:
     """Headings, bold-only paragraphs and text lines, in page order (`offset`: front-matter lines, for errors)."""
     tokens = _parser().parse(body)
@@ -340,7 +372,11 @@ def _blocks(body: str, source: str = "", offset: int = 0) -> Iterator[_Block]:
             continue
         elif t.type == "inline":
             text = inline_text(t)
-            if pending_marker is not None:   # first paragraph of a list item: the item line
+            numbered = _numbered_heading(tokens, i) if pending_marker is not None and list_depth == 1 else None
+            if numbered:                     # "1. **Cine suntem**" alone in its list: a numbered heading
+                yield _Block("bold", numbered, line)
+                pending_marker = None
+            elif pending_marker is not None:   # first paragraph of a list item: the item line
                 yield _Block("text", "  " * item_indent + pending_marker + text, line)
                 pending_marker = None
             elif list_depth:                 # a later paragraph of the open item: its continuation
@@ -348,7 +384,9 @@ def _blocks(body: str, source: str = "", offset: int = 0) -> Iterator[_Block]:
                     yield _Block("text", "  " * max(0, len(item_markers) - 1) + "  " + text, line)
             else:
                 lead = _bold_lead(t)
-                if lead and is_heading_like(lead[0]):
+                if lead is None and _is_caps_heading(t, text):   # "DREPTURILE DUMNEAVOASTRĂ" on its own line
+                    yield _Block("bold", text, line)
+                elif lead and is_heading_like(lead[0]):
                     yield _Block("bold", lead[0], line)
                     if lead[1]:
                         yield _Block("text", lead[1], line + 1)

@@ -166,6 +166,21 @@ def test_raw_html_headings_are_headings_and_inline_tags_leave_no_gap():
     ]
 
 
+def test_numbered_bold_items_and_lines_in_capitals_are_headings():
+    """Pages from word processors: "1. **Title**" alone in its list, "DREPTURILE DUMNEAVOASTRĂ" on its own line."""
+    raw = ("# Politica\n\n1. **Cine suntem**\n\nSuntem Asociația X.\n\n2. **Ce date colectăm**\n\nNumele.\n\n"
+           "DREPTURILE DUMNEAVOASTRĂ\n\nAveți dreptul de acces.\n\nLista:\n\n1. **Nume**\n2. **Email**\n\n"
+           "GDPR\n\nCOSMOPOLIS MARKETPLACE S.R.L. este operatorul.\n\nVĂ MULȚUMIM.\n")
+    page = parse_page(raw, "n.md")
+    assert [(s.path[-1], s.text.splitlines()) for s in page.sections] == [
+        ("1. Cine suntem", ["Suntem Asociația X."]),
+        ("2. Ce date colectăm", ["Numele."]),
+        # a list of several bold items, a lone acronym, a sentence and a closing line in capitals stay text
+        ("DREPTURILE DUMNEAVOASTRĂ", ["Aveți dreptul de acces.", "Lista:", "1. Nume", "2. Email", "GDPR",
+                                      "COSMOPOLIS MARKETPLACE S.R.L. este operatorul.", "VĂ MULȚUMIM."]),
+    ]
+
+
 def test_shipped_pages_parse_with_their_bold_sub_headings():
     pages = {p.source: p for p in load_corpus(CORPUS)}
     assert set(pages) == {"partajarea-datelor.md", "utilizarea-datelor.md"}
