@@ -26,7 +26,7 @@ from .chunking import chunk_sections
 from .embeddings import DEFAULT_MODEL, Embedder, get_embedder
 from .language import Language, calibrated_thresholds, default_language
 from .lexical import LexicalIndex
-from .pages import load_corpus
+from .pages import Section, load_corpus
 from .records import write_records
 from .store import (
     ANN_MIN_CHUNKS,
@@ -80,9 +80,10 @@ class EmbeddingCache:
         return self.embed_many(embedder, [(texts, kind, label)], progress, pool)[0]
 
     def embed_many(self, embedder: Embedder, requests: list[tuple[list[str], str, str]],
-                   progress: Progress | None = None, pool: Executor | None = None) -> list[np.ndarray]:
+                   progress: Progress | None = None, pool: Executor | None = None,
+                   meanwhile: Callable[[], object] | None = None) -> list[np.ndarray]:
         """The vectors of each request's texts (texts, kind, progress label), each distinct text not cached
-        embedded once, in `pool`'s threads if given.
+        embedded once, in `pool`'s threads if given; `meanwhile` runs in this thread once they are queued.
 
         Every batch of every request goes to the pool at once, so its threads never wait at the end
         of one kind for the next (up to a batch's time, each time, when kinds were embedded in turn);
@@ -109,6 +110,8 @@ class EmbeddingCache:
                 jobs.extend(futures)
                 results: list[Callable[[], np.ndarray]] = [f.result for f in futures] if pool else list(calls)
                 plans.append((keys, missing, label, list(zip(batches, results, strict=True))))
+            if meanwhile:
+                meanwhile()
             out = []
             for keys, missing, label, work in plans:
                 done = 0
@@ -166,17 +169,18 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
 
     cache = EmbeddingCache(index_dir, embedder.name, seed=seed_path(language, embedder.name))
     example_texts, example_topics = taxonomy.examples()
-    with threads.for_build(), embedding_pool(embedder) as pool, ThreadPoolExecutor(1) as side:
-        # Topic labels need no vector (nor change a text): found meanwhile, beside the model (0.4-0.7 s
-        # of the 240-section benchmark build, in this thread before the model started).
-        labelled = side.submit(label_sections, pages, sections, taxonomy)
+    labelled: list[list[Section]] = []
+    with threads.for_build(), embedding_pool(embedder) as pool:
+        # Topic labels need no vector (nor change a text): found while the pool's threads run the
+        # model (0.4 s of the 240-section benchmark build, before the model started). Started only
+        # once the batches are queued: a thread labelling beside the queueing slowed it by 0.2 s (GIL).
         chunk_vectors, unit_vectors, title_vectors, example_vectors = cache.embed_many(embedder, [
             ([model_text(c.embed_text) for c in chunks], "passage", "fragmente"),
             ([model_text(u.text_in(sections[u.section].text)) for u in units], "passage", "propoziții"),
             ([model_text(s.title) for s in sections], "query", "titluri"),
             ([model_text(t) for t in example_texts], "query", "exemple de întrebări"),
-        ], progress, pool)
-        sections = labelled.result()
+        ], progress, pool, meanwhile=lambda: labelled.append(label_sections(pages, sections, taxonomy)))
+    sections = labelled[0]
     # BM25 sees the section's own headings but not the page title: a page title
     # ("Partajarea datelor") would match every chunk of its page equally and
     # then length normalisation alone would pick the shortest one.
