@@ -309,6 +309,13 @@ class Engine:
             in_main = [t.id for t in self.taxonomy.topics if t.id in cued and t.asks_folded(main)] if (
                 main != folded) else []
             cued = in_main or cued
+        if len(cued) > 1:
+            # A question asking for a form whose topic is cued too, beside only the topics that form
+            # outranks ("cât durează până mi se șterg datele?": retention over erasure), is about it.
+            for form in self.language.answer_types_asked(folded):
+                if form.topic in cued and set(cued) - {form.topic} <= set(form.over):
+                    cued = [form.topic]
+                    break
         best = max(cued, key=lambda t: per_topic.get(t, 0.0)) if cued else None
         if missing is not None and (best is None or self._covered(best)):
             # A detail of a covered topic that no section mentions ("În câte zile răspundeți la o

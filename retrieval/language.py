@@ -41,6 +41,8 @@ class AnswerType:
     label: str                 # shown in explanations: "o durată"
     question: re.Pattern[str]
     answer: re.Pattern[str]
+    topic: str = ""            # the topic this form belongs to, preferred ...
+    over: tuple[str, ...] = ()  # ... over these topics when a question cues it with one of them
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,8 @@ def load_language(code: str = DEFAULT_LANGUAGE) -> Language:
                             messages, tuple(str(e) for e in data.get("examples") or ()),
                             hashlib.sha256(raw).hexdigest(),
                             tuple(AnswerType(str(t["name"]), str(t.get("label") or t["name"]),
-                                             re.compile(str(t["question"])), re.compile(str(t["answer"])))
+                                             re.compile(str(t["question"])), re.compile(str(t["answer"])),
+                                             str(t.get("topic") or ""), tuple(str(o) for o in t.get("over") or ()))
                                   for t in data.get("answer_types") or ()),
                             tuple(tuple(fold(str(w)) for w in group) for group in data.get("synonyms") or ()),
                             re.compile(str(data["conditional_clause"])) if data.get("conditional_clause") else None,

@@ -257,6 +257,11 @@ def test_a_topic_the_policy_lacks_altogether_is_said_before_its_detail(fake_engi
     ("Cine poate să-mi vadă numărul de telefon?", {"sharing"}),   # "să-mi vadă": was no topic
     ("Ce faceti daca se scurg datele de pe servere?", {"data_breach"}),   # "se scurg": was storage
     ("Dacă îmi retrag acordul, ce date mai păstrați despre mine?", {"access", "retention", "consent_withdrawal"}),
+    ("coordonatorul de grup poate sa-mi vada punctele?", {"sharing"}),   # was declined as off-topic
+    ("Devin automat Voluntar Activ când strâng destule puncte?", {"automated_decisions"}),
+    ("Am 17 ani: pot trimite formularul fără acordul părinților?", {"children"}),
+    ("Copiii trebuie să aibă acordul părinților pentru excursie?", set()),   # no data: not children's data
+    ("cat dureaza pana mi se sterg datele?", {"retention", "erasure"}),
 ])
 def test_cue_patterns_name_these_topics(question, cued):
     folded = fold_key(question)
@@ -266,6 +271,8 @@ def test_cue_patterns_name_these_topics(question, cued):
 @pytest.mark.parametrize("question, topic", [
     # the condition speaks of deleting, the main clause asks about keeping
     ("Dacă îmi șterg contul, mai păstrați ceva din datele mele?", "retention"),
+    # how long until a deletion: the duration form outranks erasure (language.yaml, answer_types.over)
+    ("cat dureaza pana mi se sterg datele?", "retention"),
     ("daca imi retrag acordul, mai pastrati datele?", "retention"),
 ])
 def test_a_leading_condition_yields_to_the_main_clause(fake_engine, question, topic):
