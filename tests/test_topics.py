@@ -262,6 +262,12 @@ def test_a_topic_the_policy_lacks_altogether_is_said_before_its_detail(fake_engi
     ("Am 17 ani: pot trimite formularul fără acordul părinților?", {"children"}),
     ("Copiii trebuie să aibă acordul părinților pentru excursie?", set()),   # no data: not children's data
     ("cat dureaza pana mi se sterg datele?", {"retention", "erasure"}),
+    # eval/fresh4's four wrongly declined questions (measured once blind, then read)
+    ("cum sunt aparate calculatoarele clinicii de virusi si hackeri?", {"security"}),   # not a breach
+    ("Dacă hackerii fură datele mele, voi fi anunțat?", {"data_breach"}),
+    ("ce firme de plati folositi?", {"sharing"}),
+    ("Daca plec din organizatie, ce se intampla cu punctele si taskurile mele?", {"retention"}),
+    ("ma promoveaza aplicatia automat la Voluntar Activ?", {"automated_decisions"}),
 ])
 def test_cue_patterns_name_these_topics(question, cued):
     folded = fold_key(question)
