@@ -268,6 +268,11 @@ def test_a_topic_the_policy_lacks_altogether_is_said_before_its_detail(fake_engi
     ("ce firme de plati folositi?", {"sharing"}),
     ("Daca plec din organizatie, ce se intampla cu punctele si taskurile mele?", {"retention"}),
     ("ma promoveaza aplicatia automat la Voluntar Activ?", {"automated_decisions"}),
+    # whether giving the data is required (art. 13(2)(e)): five questions over four sets had read as collected data
+    ("Daca nu vreau sa-mi las mailul, mai primesc raspuns?", {"provision"}),
+    ("pot trimite intrebarea anonim, fara adresa de email?", {"provision"}),
+    ("Sunt obligat să vă dau CNP-ul?", {"provision"}),
+    ("pot cere sa-mi faceti datele anonime?", set()),
 ])
 def test_cue_patterns_name_these_topics(question, cued):
     folded = fold_key(question)
