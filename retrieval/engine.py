@@ -374,7 +374,8 @@ class Engine:
         s = self.settings
 
         query_terms = terms(text, self.language)
-        lexical_text = self.language.plain_words(fold_key(text)) if s.synonyms else text
+        folded = fold_key(text)
+        lexical_text = self.language.plain_words(folded) if s.synonyms else text
         chunk_lexical = index.lexical.scores(question_terms(lexical_text, self.language) if s.synonyms else query_terms)
         if self._n_sections <= self.exact_below:
             unit_cos = index.unit_matrix @ vector
@@ -392,11 +393,11 @@ class Engine:
 
         guess = self.classify(text, vector)
         candidates = order[:max(1, s.candidates)]
-        answer_types = self.language.answer_types_asked(fold_key(text))
+        answer_types = self.language.answer_types_asked(folded)
         query_words = word_keys(lexical_text, self.language, s.synonyms)
         factors = None
         if s.condition_weight != 1.0:
-            asked = set(word_keys(self.language.plain_words(self.language.asked_part(fold_key(text))), self.language,
+            asked = set(word_keys(self.language.plain_words(self.language.asked_part(folded)), self.language,
                                   s.synonyms))
             factors = [1.0 if keys in asked else s.condition_weight for keys in query_words]
         unit_scores = self._unit_scores(candidates, unit_cos, fused, query_words, guess, answer_types, text, factors)

@@ -34,13 +34,15 @@ from .errors import CorpusError
 from .text import fold_key, normalize_diacritics, sanitize, slugify
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
-_HTML_TAG = re.compile(r"<!--.*?-->|<[^>]*>", re.S)
+# "[^<>]" and not "[^>]": on a run of "<" with no ">" each try stops at the next "<" (linear; the
+# old pattern scanned to the end of the line from every "<", 0.13 s on one 10,000-character line).
+_HTML_TAG = re.compile(r"<[^<>]*>")
 _FOOTNOTE_REF = re.compile(r"\[\^[^\]\s]{1,20}\]:?")
 _HTML_COMMENT = re.compile(r"<!--.*?(-->|$)", re.S)
 _HTML_HEADING = re.compile(r"^\s*<h([1-6])\b[^>]*>(.*?)</h\1\s*>\s*$", re.I)
 # Tags of inline elements: removed without a space, so "<b>esențiale</b>." reads "esențiale.".
 _HTML_INLINE_TAG = re.compile(r"</?(a|abbr|b|bdi|bdo|cite|code|data|dfn|em|i|kbd|mark|q|s|samp|small|span|strong|"
-                              r"sub|sup|time|u|var)\b[^>]*>", re.I)
+                              r"sub|sup|time|u|var)\b[^<>]*>", re.I)
 # A version or date line ("Versiunea 1.1 · în vigoare de la 02.10.2026", "Ultima actualizare: mai 2024")
 # is bold on many pages but introduces nothing: it is text, not a heading.
 _DATE_OR_VERSION = re.compile(
@@ -225,9 +227,22 @@ def inline_text(token: Token) -> str:
     return clean("".join(out))
 
 
+def _without_comments(text: str) -> str:
+    """Drop closed "<!-- … -->" comments; an unclosed one stays text (nothing a reader wrote is lost).
+
+    By hand, not a regex: a lazy "<!--.*?-->" rescans to the end of the line from every unclosed
+    "<!--", quadratic on a hostile page; `str.find` walks the line once.
+    """
+    out, start = [], 0
+    while (opened := text.find("<!--", start)) >= 0 and (closed := text.find("-->", opened + 4)) >= 0:
+        out += [text[start:opened], " "]
+        start = closed + 3
+    return "".join(out) + text[start:] if out else text
+
+
 def clean(text: str) -> str:
     """Collapse whitespace, drop stray tags, footnote marks and control characters: what a reader sees."""
-    text = _FOOTNOTE_REF.sub("", _HTML_TAG.sub(" ", sanitize(text)))
+    text = _FOOTNOTE_REF.sub("", _HTML_TAG.sub(" ", _without_comments(sanitize(text))))
     return " ".join(normalize_diacritics(text).split())
 
 

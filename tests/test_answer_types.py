@@ -141,7 +141,8 @@ def test_the_engine_scores_with_synonyms(fake_embedder, tmp_path):
 
 N = 30_000   # quadratic patterns take seconds here (the old e-mail pattern: 4 s), linear ones milliseconds
 ADVERSARIAL = ["a" * N, "1" * N, "1 (" + "a" * N, "a." * (N // 2), "a@" * (N // 2), "a-" * (N // 2),
-               "x@" + "a." * (N // 2), "cat timp " * (N // 9), "date " * (N // 5)]
+               "x@" + "a." * (N // 2), "cat timp " * (N // 9), "date " * (N // 5), "daca " * (N // 5),
+               "<!--" * (N // 4), "<h2>" * (N // 4), "<b " * (N // 3)]
 
 
 def test_no_resource_pattern_backtracks_on_a_hostile_page():
@@ -152,7 +153,13 @@ def test_no_resource_pattern_backtracks_on_a_hostile_page():
     from retrieval.topics import load_taxonomy
 
     taxonomy = load_taxonomy()
-    patterns = [p for t in default_language().answer_types for p in (t.question, t.answer)]
+    from retrieval import pages
+
+    language = default_language()
+    patterns = [p for t in language.answer_types for p in (t.question, t.answer)]
+    patterns += [p for p in (language.conditional_clause, language.trailing_condition) if p is not None]
+    patterns += [pattern for pattern, _ in language.phrases]
+    patterns += [pages._HTML_HEADING, pages._HTML_INLINE_TAG, pages._HTML_COMMENT, pages._HTML_TAG]
     patterns += [p for t in taxonomy.topics + taxonomy.details for p in (*t.question_cues, *t.section_cues)]
     patterns += [*taxonomy.personal_data_cues, *taxonomy.offtopic_cues]
     for text in ADVERSARIAL:

@@ -282,8 +282,6 @@ def test_cue_patterns_name_these_topics(question, cued):
 @pytest.mark.parametrize("question, topic", [
     # the condition speaks of deleting, the main clause asks about keeping
     ("Dacă îmi șterg contul, mai păstrați ceva din datele mele?", "retention"),
-    # how long until a deletion: the duration form outranks erasure (language.yaml, answer_types.over)
-    ("cat dureaza pana mi se sterg datele?", "retention"),
     ("daca imi retrag acordul, mai pastrati datele?", "retention"),
 ])
 def test_a_leading_condition_yields_to_the_main_clause(fake_engine, question, topic):
@@ -298,6 +296,23 @@ def test_a_leading_condition_yields_to_the_main_clause(fake_engine, question, to
 ])
 def test_the_asked_part_leaves_out_conditions_leading_or_closing(question, asked):
     assert default_language().asked_part(question) == asked
+
+
+def test_a_how_long_question_outranks_erasure_for_retention(fake_engine, monkeypatch):
+    """language.yaml `answer_types.over`: "cât durează până mi se șterg datele?" cues erasure and retention.
+
+    The vector given is an erasure question's, so the nearest examples favour erasure: only the rule
+    makes it retention (the control, with the rule's `over` emptied, gets erasure).
+    """
+    from dataclasses import replace
+
+    question = "cat dureaza pana mi se sterg datele?"
+    erasure_like = fake_engine.embedder.embed_queries(["Cum îmi șterg datele?"])[0]
+    assert fake_engine.classify(question, erasure_like).topic == "retention"
+    language = fake_engine.language
+    monkeypatch.setattr(fake_engine, "language", replace(
+        language, answer_types=tuple(replace(t, over=()) for t in language.answer_types)))
+    assert fake_engine.classify(question, erasure_like).topic == "erasure"
 
 
 def test_only_a_leading_condition_is_removed():
@@ -329,3 +344,23 @@ def test_the_coverage_map_names_the_details_a_covered_topic_leaves_out(fake_embe
 ])
 def test_someone_else_seeing_my_things_is_about_personal_data(question, about_personal_data):
     assert load_taxonomy().mentions_personal_data(fold_key(question)) is about_personal_data
+
+
+def test_words_only_in_a_condition_weigh_less_in_a_lines_overlap(fake_engine):
+    """`condition_weight`: "Vindeți datele dacă vă cer partenerii?" asks about selling; the partners are
+    the condition. A line holding only the condition's word gains less from it than one holding the
+    asked word (ONedu: "Nu vindem …" against a partners line)."""
+    question = "Vindeti informatiile daca va cer partenerii?"
+    vindem = next(u for u in range(len(fake_engine.index.units)) if "Nu vindem" in fake_engine.unit_text[u])
+    partners = next(u for u in range(len(fake_engine.index.units))
+                    if "parteneri" in fake_engine.unit_text[u].lower() and u != vindem)
+
+    def overlap_gap(weight: float) -> tuple[float, bool]:
+        engine = fake_engine.with_settings(condition_weight=weight)
+        scores = engine.retrieve(question).unit_scores
+        return scores.get(vindem, 0.0) - scores.get(partners, 0.0), (vindem in scores and partners in scores)
+
+    full, both_full = overlap_gap(1.0)
+    half, both_half = overlap_gap(0.5)
+    assert both_full and both_half, "both lines are candidates"
+    assert half > full   # the asked word counts more once the condition's words weigh half
