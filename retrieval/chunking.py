@@ -25,6 +25,12 @@ CHUNK_OVERLAP = 0
 # Paragraphs first (a list and the sentence introducing it share a paragraph),
 # then lines, then sentences: a split lands between list items, never inside one.
 SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
+# A list's intro repeated before a chunk that continues the list is cut to this many characters.
+# e5 reads 512 tokens: a 1,929-character intro (a real sentence of the city-hall policy, before a
+# list in the bench/scale.py corpus) left a 966-character chunk ~80 tokens, so the chunk's vector
+# was the intro's, and the model paid ~1.9 ms a token for it (1.3 ms at ~170 tokens). No intro of
+# the eight real policies is longer (425 characters at most), so their indexes are unchanged.
+INTRO_CHARS = 500
 # A list item longer than this is quoted sentence by sentence (its first sentence keeps the marker).
 LONG_ITEM_CHARS = 280
 
@@ -179,4 +185,12 @@ def _list_intro_before(section: Section, section_units: list[Unit], start: int) 
     if first is None or first.kind != "item" or first.intro is None:
         return None
     intro = section_units[first.intro]
-    return intro.text_in(section.text) if intro.start < start else None
+    return _shortened(intro.text_in(section.text), INTRO_CHARS) if intro.start < start else None
+
+
+def _shortened(text: str, limit: int) -> str:
+    """`text`, or its first words within `limit` characters and an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[:cut if cut > 0 else limit].rstrip(" ,;:") + " …"

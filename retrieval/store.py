@@ -52,7 +52,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from .chunking import CHUNK_OVERLAP, CHUNK_SIZE, Chunk, Unit
+from .chunking import CHUNK_OVERLAP, CHUNK_SIZE, INTRO_CHARS, Chunk, Unit
 from .embeddings import model_key
 from .errors import BrokenIndexError, IndexWriteError, RetrievalError
 from .language import load_language
@@ -112,7 +112,7 @@ def corpus_fingerprint(corpus_dir: Path) -> dict[str, Any]:
 def chunker_settings() -> dict[str, Any]:
     """How pages were read and split: an index built under other rules is stale (rebuilt through the cache)."""
     return {"splitter": "RecursiveCharacterTextSplitter", "chunk_size": CHUNK_SIZE, "chunk_overlap": CHUNK_OVERLAP,
-            "reader": READER_VERSION}
+            "intro_chars": INTRO_CHARS, "reader": READER_VERSION}
 
 
 def _sha256(path: Path) -> str:

@@ -4,7 +4,7 @@ import itertools
 import pytest
 
 from conftest import CORPUS
-from retrieval.chunking import chunk_sections, list_marker, split_sentences, split_units
+from retrieval.chunking import INTRO_CHARS, chunk_sections, list_marker, split_sentences, split_units
 from retrieval.pages import load_corpus, parse_page
 
 LONG_LIST = "---\ntitle: Liste\n---\n# Parteneri\nPartenerii noștri sunt:\n" + "".join(
@@ -63,6 +63,22 @@ def test_a_split_lands_between_list_items_and_continuations_carry_the_intro():
     for chunk in list_chunks[1:]:
         assert chunk.text.startswith("- partenerul"), "never inside an item"
         assert "Partenerii noștri sunt:" in chunk.embed_text, "continuations carry the intro for the model"
+
+
+def test_a_long_intro_is_cut_before_a_continuation_so_the_model_still_reads_the_chunk():
+    # A real 1,900-character sentence before a list: repeated whole, it took ~430 of the 512
+    # tokens e5 reads, so the continuation's own text was cut off from its vector.
+    intro = "Datele sunt utilizate în scopul îndeplinirii unei sarcini de interes public, privind: " + \
+        "; ".join(f"serviciul public numărul {i}" for i in range(80)) + ":"
+    markdown = LONG_LIST.replace("Partenerii noștri sunt:", intro)
+    _, chunks, _ = chunk_sections([parse_page(markdown, "liste.md")], chunk_size=400)
+    continuations = [c for c in chunks if c.section == 0 and c.text.startswith("- partenerul")]
+    assert continuations
+    for chunk in continuations:
+        carried = chunk.context.split("\n", 1)[1]
+        assert carried.startswith("Datele sunt utilizate în scopul") and carried.endswith(" …")
+        assert len(carried) <= INTRO_CHARS + 2 and len(intro) > 3 * INTRO_CHARS
+        assert intro.startswith(carried[:-2]), "the intro's own first words, cut between words"
 
 
 def test_shipped_lists_share_a_chunk_with_their_intro():
