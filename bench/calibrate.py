@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/calibrate.py dev '{"topic_boost": [0.5, 0.8], "dense_weight": [0.5, 0.7]}'
     .venv/bin/python bench/calibrate.py test
-    .venv/bin/python bench/calibrate.py fresh '{...}'   # the 80 questions of eval/fresh and eval/fresh2
+    .venv/bin/python bench/calibrate.py fresh '{...}'   # the blind sets already read (FRESH)
 
 Policies: ONedu (`corpus/`, eval/questions.jsonl + eval/policies/onedu.jsonl) and
 every policy in ../shared/policies (its questions.jsonl + eval/policies/<slug>.jsonl).
@@ -28,7 +28,8 @@ POLICIES = ROOT.parent / "shared" / "policies"
 INDEXES = Path(os.environ.get("CALIBRATE_INDEX", "/tmp/calibrate-index"))
 
 
-FRESH = ("fresh", "fresh2")   # blind sets once measured: tuning material since round 5 (eval/fresh3 is blind)
+# Blind sets once measured, then read: tuning material (eval/fresh6 is still blind).
+FRESH = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5")
 
 
 def policy_sets(split: str = "dev") -> list[tuple[str, Path, list[Path]]]:

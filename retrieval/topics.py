@@ -38,6 +38,7 @@ class Topic:
     question_cues: tuple[re.Pattern[str], ...]
     section_cues: tuple[re.Pattern[str], ...]
     parent: str = ""     # a detail of this topic (`details:` in the file), "" for a topic
+    over: tuple[str, ...] = ()   # broader topics this one wins over when a question cues both
 
     def asks(self, question: str) -> bool:
         return self.asks_folded(fold_key(question))
@@ -152,6 +153,10 @@ def load_taxonomy(path: Path | None = None) -> Taxonomy:
                 f"{path.name}, detaliul {detail.id}: `parent` trebuie să fie o temă ({detail.parent!r})")
         if detail.examples:   # examples feed the nearest-topic classifier, which details stay out of
             raise RetrievalError(f"{path.name}, detaliul {detail.id}: un detaliu nu are `examples`")
+    for topic in topics:
+        if unknown := [o for o in topic.over if o not in ids or o == topic.id]:
+            raise RetrievalError(
+                f"{path.name}, tema {topic.id}: `over` numește teme necunoscute ({', '.join(unknown)})")
     if len(set(ids + [d.id for d in details])) != len(ids) + len(details):
         raise RetrievalError(f"{path.name}: id-uri de teme repetate")
     offtopic = tuple(str(e) for e in (data.get(OFFTOPIC) or {}).get("examples") or ())
@@ -169,10 +174,18 @@ def _topics(items: list[Any], file: str, what: str) -> list[Topic]:
                                 tuple(str(e) for e in item.get("examples") or ()),
                                 _compile(item.get("question_cues") or [], where),
                                 _compile(item.get("section_cues") or [], where),
-                                str(item.get("parent") or "")))
+                                str(item.get("parent") or ""), _ids(item.get("over"), where)))
         except (KeyError, TypeError, AttributeError):
             raise RetrievalError(f"{where}: lipsesc id, name sau missing") from None
     return topics
+
+
+def _ids(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise RetrievalError(f"{where}: `over` trebuie să fie o listă de teme")
+    return tuple(str(v) for v in value)
 
 
 def section_topics(taxonomy: Taxonomy, section: Section) -> list[str]:

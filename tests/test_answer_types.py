@@ -41,6 +41,10 @@ from retrieval.text import fold_key
     ("legal_basis", "pe ce temei legal puneti cookie-uri?", True),
     ("legal_basis", "Pe ce bază legală îmi prelucrați datele?", True),
     ("legal_basis", "În baza cărui regulament este făcută această informare?", False),   # a law, not a legal basis
+    ("consequence", "Ce se întâmplă dacă nu vreau să vă dau adresa de e-mail în formular?", True),
+    ("consequence", "daca nu completez telefonul, ce se intampla?", True),
+    ("consequence", "Ce se întâmplă cu datele mele după ce închid contul?", False),   # what becomes of them
+    ("consequence", "Ce se întâmplă dacă îmi retrag consimțământul?", False),   # not a refusal
 ])
 def test_a_question_asks_for_the_form_of_its_answer(kind, question, asked):
     names = [t.name for t in default_language().answer_types_asked(fold_key(question))]
@@ -67,6 +71,10 @@ def test_a_question_asks_for_the_form_of_its_answer(kind, question, asked):
     ("legal_basis", "Folosim cookie-urile în baza interesului legitim de a oferi servicii.", True),
     ("legal_basis", "- ca urmare a acordului dumneavoastră (Art. 6 (1a) GDPR)", True),
     ("legal_basis", "Păstrăm datele pe serverele noastre din București.", False),
+    ("consequence", "Dacă nu ne furnizați respectivele informații, nu vă vom putea răspunde întrebărilor.", True),
+    ("consequence", "Fără aceste date nu vom putea încheia contractul.", True),
+    ("consequence", "Refuzul poate face imposibilă înscrierea.", True),
+    ("consequence", "Vă vom răspunde în cel mult 30 de zile.", False),
 ])
 def test_the_form_of_an_answer_is_recognised_in_a_unit(kind, unit, has):
     answer_type = next(t for t in default_language().answer_types if t.name == kind)
@@ -96,6 +104,21 @@ def test_the_duration_leads_the_answer_to_a_how_long_question(fake_embedder, tmp
     assert plain.unit_text[plain.retrieve(question).hits[0].best_unit].startswith("Păstrăm datele de contact")
 
 
+def test_what_follows_a_refusal_leads_the_answer_to_a_what_if_i_dont_question(fake_embedder, tmp_path):
+    build_fake(one_page(tmp_path / "c", (
+        "# Datele din formular\nÎn formular ne dați numele și adresa de e-mail, ca să vă răspundem la întrebare.\n"
+        "Adresa de e-mail din formular o păstrăm o săptămână.\n"
+        "Dacă nu ne furnizați aceste informații, nu vă vom putea răspunde.\n")), tmp_path / "i")
+    question = "Ce se întâmplă dacă nu vreau să vă dau adresa de e-mail în formular?"
+    boosted = Engine.open(tmp_path / "i")
+    got = boosted.retrieve(question)
+    assert boosted.unit_text[got.hits[0].best_unit].startswith("Dacă nu ne furnizați")
+    assert got.evidence.answer_types == ("o urmare",)
+    # Without the boost a line with more of the question's words comes first: the test can fail.
+    plain = Engine.open(tmp_path / "i", replace(boosted.settings, answer_type_boost=0.0))
+    assert not plain.unit_text[plain.retrieve(question).hits[0].best_unit].startswith("Dacă nu ne furnizați")
+
+
 def test_keeping_a_message_after_the_answer_is_not_a_question_about_answer_times():
     from retrieval.topics import load_taxonomy
 
@@ -115,6 +138,9 @@ def test_a_question_word_also_matches_its_synonyms():
     assert word_keys("datele mele sunt greșite", language) == [("dat", "datel_"), ("gresit", "gresi_")]
     assert "gratuit" in question_terms("Cât costă o copie a datelor?", language)
     assert "copil" not in question_terms("Cât costă o copie a datelor?", language)   # "copie" is not "copii"
+    # "cât timp rămân logat?" meets the cookie table's "Te menține autentificat"; "folosiți" meets "utilizăm"
+    assert "autentific" in question_terms("cat timp raman logat?", language)
+    assert any("utiliz" in k for k in word_keys("ce cookie-uri folosiți?", language, synonyms=True))
 
 
 def synonyms_page(folder):

@@ -1,5 +1,6 @@
 """The privacy-topic taxonomy: the shipped file, section labels, front-matter corrections, uncovered questions."""
 import re
+from dataclasses import replace
 
 import pytest
 import yaml
@@ -7,6 +8,7 @@ import yaml
 import retrieval
 from conftest import CORPUS, build_fake, one_page
 from retrieval.answer import NOT_COVERED
+from retrieval.engine import Engine
 from retrieval.errors import CorpusError, RetrievalError
 from retrieval.language import default_language
 from retrieval.store import load_index
@@ -273,6 +275,13 @@ def test_a_topic_the_policy_lacks_altogether_is_said_before_its_detail(fake_engi
     ("pot trimite intrebarea anonim, fara adresa de email?", {"provision"}),
     ("Sunt obligat să vă dau CNP-ul?", {"provision"}),
     ("pot cere sa-mi faceti datele anonime?", set()),
+    # eval/fresh5 (measured once blind, then read)
+    ("Pot fi avansat de la Recrut la Voluntar de un program, fără ca un om să hotărască?", {"automated_decisions"}),
+    ("Dacă renunț la cont și îl șterg, mai rămâne ceva din datele mele la voi?", {"retention", "erasure"}),
+    ("cat timp raman logat pe sintezaur?", {"cookies"}),
+    ("Persoanele împuternicite care primesc adresa mea de e-mail o transferă în afara Uniunii Europene?",
+     {"sharing", "international_transfer"}),
+    ("Livrați coletele și în afara Uniunii Europene?", set()),   # a parcel, not personal data
 ])
 def test_cue_patterns_name_these_topics(question, cued):
     folded = fold_key(question)
@@ -286,6 +295,34 @@ def test_cue_patterns_name_these_topics(question, cued):
 ])
 def test_a_leading_condition_yields_to_the_main_clause(fake_engine, question, topic):
     assert fake_engine.classify(question, fake_engine.embedder.embed_queries([question])[0]).topic == topic
+
+
+def test_a_narrower_topic_wins_over_the_broader_one_it_names(fake_engine):
+    """`over` in topics.yaml: a transfer abroad is a sharing too; a question cueing both asks about the transfer."""
+    questions = ["Persoanele împuternicite care primesc adresa mea de e-mail o transferă în afara Uniunii Europene?",
+                 "Cui dați datele mele și ajung în afara Uniunii Europene?",
+                 "Partenerii cu care partajați datele le transferă în SUA?"]
+    # The question's vector as close as can be to a sharing example: the nearest examples alone say sharing.
+    sharing = fake_engine.index.example_matrix[list(fake_engine._example_topics).index("sharing")]
+    for q in questions:
+        assert {t.id for t in fake_engine.taxonomy.topics if t.asks(q)} == {"sharing", "international_transfer"}
+        assert fake_engine.classify(q, sharing).topic == "international_transfer"
+    taxonomy = fake_engine.taxonomy
+    fake_engine.taxonomy = replace(taxonomy, topics=tuple(replace(t, over=()) for t in taxonomy.topics))
+    try:   # without `over`: the test can fail
+        assert {fake_engine.classify(q, sharing).topic for q in questions} == {"sharing"}
+    finally:
+        fake_engine.taxonomy = taxonomy
+
+
+def test_over_must_name_other_topics(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text("topics:\n  - {id: x, name: X, missing: x, over: [nope]}\n", encoding="utf-8")
+    with pytest.raises(RetrievalError, match=re.escape("`over` numește teme necunoscute (nope)")):
+        load_taxonomy(path)
+    path.write_text("topics:\n  - {id: x, name: X, missing: x, over: y}\n", encoding="utf-8")
+    with pytest.raises(RetrievalError, match="`over` trebuie să fie o listă"):
+        load_taxonomy(path)
 
 
 @pytest.mark.parametrize("question, asked", [
@@ -364,3 +401,23 @@ def test_words_only_in_a_condition_weigh_less_in_a_lines_overlap(fake_engine):
     half, both_half = overlap_gap(0.5)
     assert both_full and both_half, "both lines are candidates"
     assert half > full   # the asked word counts more once the condition's words weigh half
+
+
+def test_a_cued_topics_sections_are_reranked_even_below_the_candidates(fake_embedder, tmp_path):
+    """`topic_candidates`: "cât timp rămân logat?" names cookies; the cookie section, far down the fused
+    ranking of a page where every other section repeats the question's words, is still read for its best line."""
+    body = "".join(f"# Site {n}\nPe site rămân logat cât timp vreau, spune pagina {n} a site-ului.\n"
+                   for n in range(12))
+    build_fake(one_page(tmp_path / "c", body + "# Module\nFolosim module cookie de sesiune care expiră în 7 zile.\n"),
+               tmp_path / "i")
+    question = "Cât timp rămân logat pe site?"
+
+    def cookie_hit(engine):
+        got = engine.retrieve(question)
+        assert got.evidence.topic.topic == "cookies" and got.evidence.topic.by == "cue"
+        return next(h for h in got.hits if engine.index.sections[h.section].title == "Module")
+
+    on = Engine.open(tmp_path / "i")
+    assert on.settings.topic_candidates > 0 and cookie_hit(on).best_unit >= 0
+    off = Engine.open(tmp_path / "i", replace(on.settings, topic_candidates=0))
+    assert cookie_hit(off).best_unit == -1, "not among the fused candidates: the test can fail"
