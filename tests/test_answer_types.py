@@ -141,6 +141,8 @@ def test_a_question_word_also_matches_its_synonyms():
     # "cât timp rămân logat?" meets the cookie table's "Te menține autentificat"; "folosiți" meets "utilizăm"
     assert "autentific" in question_terms("cat timp raman logat?", language)
     assert any("utiliz" in k for k in word_keys("ce cookie-uri folosiți?", language, synonyms=True))
+    assert any("modif" in k for k in word_keys("cum îmi schimb numele?", language, synonyms=True))
+    assert "sondaj" in question_terms("cine răspunde de un chestionar?", language)
 
 
 def synonyms_page(folder):

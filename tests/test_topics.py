@@ -421,3 +421,20 @@ def test_a_cued_topics_sections_are_reranked_even_below_the_candidates(fake_embe
     assert on.settings.topic_candidates > 0 and cookie_hit(on).best_unit >= 0
     off = Engine.open(tmp_path / "i", replace(on.settings, topic_candidates=0))
     assert cookie_hit(off).best_unit == -1, "not among the fused candidates: the test can fail"
+
+
+@pytest.mark.parametrize("text, topic, labelled", [
+    # eusurvey: four blind questions asked how to change the displayed name; the line that answers
+    # matched only collected data, so it lost the topic's lift to "Alte date … pot fi modificate"
+    ("Prenumele, numele și adresa de e-mail sunt preluate din EULogin și pot fi modificate doar acolo.",
+     "rectification", True),
+    ("Datele pot fi transmise autorităților la cerere.", "rectification", False),
+    # eusurvey 1.2: who answers for a survey's data ("Cine răspunde de datele dintr-un chestionar …?", four sets)
+    ("Comisia nu este responsabilă de politicile sau practicile de confidențialitate ale organizațiilor.",
+     "controller", True),
+    ("Datele vor fi prelucrate de către proprietarul sondajului, sub responsabilitatea sa.", "controller", True),
+    ("Fiecare utilizator este responsabil pentru parola sa.", "controller", False),
+])
+def test_section_cues_label_these_lines(text, topic, labelled):
+    found = load_taxonomy().get(topic)
+    assert found is not None and found.in_section(fold_key(text)) is labelled
