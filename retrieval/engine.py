@@ -34,7 +34,6 @@ import numpy as np
 from . import threads
 from .candidates import (
     EXACT_SECTIONS,
-    Anchors,
     ListItems,
     SectionUnits,
     UnitTerms,
@@ -251,7 +250,6 @@ class Engine:
         # Once, not at every answer: at 100,000 sections (10,000 pages) the walk took 0.3 ms a question.
         self._declared_contact = next((p["contact"] for p in index.pages.values() if p.get("contact")), "")
         self.exact_below = EXACT_SECTIONS   # corpora with more sections score a candidate pool
-        self._anchors = Anchors(index)
         self._example_topics = np.array(index.example_topics)
         self._topic_ids = sorted(set(index.example_topics))
         self._unit_topic: dict[int, int] = {}   # unit -> bits of the topics whose cues it matches
@@ -424,32 +422,28 @@ class Engine:
         """Dense, lexical and fused scores of a candidate pool only (candidates.py), laid out like the
         exhaustive arrays (zeros outside the pool) so the reranking below reads them the same way."""
         index, s = self.index, self.settings
-        ids, all_titles = pool(index, vector, chunk_lexical)
+        ids, all_titles, title_range = pool(index, vector, chunk_lexical)
         chunk_rows, unit_rows = spans(self._chunk_section, ids), spans(self._unit_section, ids)
-        chunks = np.fromiter((r for rows in chunk_rows for r in rows), np.int64)
-        units = np.fromiter((r for rows in unit_rows for r in rows), np.int64)
+        chunks, units = _rows_of(chunk_rows), _rows_of(unit_rows)
         chunk_cos = np.asarray(read_rows(index.chunk_matrix, chunk_rows) @ vector, dtype=np.float32)
         pool_unit_cos = np.asarray(read_rows(index.unit_matrix, unit_rows) @ vector, dtype=np.float32)
         local = np.searchsorted(ids, self._chunk_section[chunks])
         best_chunk, lexical_local = _group_max(chunk_cos, local, len(ids)), _group_max(
             chunk_lexical[chunks], local, len(ids))
         best_unit = _group_max(pool_unit_cos, np.searchsorted(ids, self._unit_section[units]), len(ids))
-        dense = best_chunk + best_unit
-        # The sections left out would lower the dense minimum that min-max fusion divides by: stand in
-        # for them with the minimum expected of all sections, extrapolated from fixed anchor sections.
-        floor = min(self._anchors.expected_minimum(vector), float(dense.min()) if len(dense) else 0.0)
-        fused_local = fuse(np.append(dense, floor), np.append(lexical_local, 0.0), s)[:-1]
+        # The pool holds the sections of the lowest chunks too, so its dense minimum (what min-max
+        # fusion divides by) is the corpus' (candidates.pool).
+        fused_local = fuse(best_chunk + best_unit, lexical_local, s)
         if s.title_weight:
             # As in the exhaustive path: min-max over every title when the pool computed them all,
-            # else over the pool's and the anchors' titles. Over the pool's alone, near-ties flipped.
-            # Top-1 equal to exhaustive scoring (200 questions, bench/scale.py corpora): 1,000
-            # sections 0.975 -> 1.0; 10,000: 0.94 -> 0.99 (with the best titles added to the pool).
+            # else over the ends the title scan found. Over the pool's titles alone, near-ties flipped
+            # (top-1 equal to exhaustive scoring at 1,000 sections 0.975, 1.0 over every title).
             if all_titles is not None:
                 titles = all_titles[ids]
                 low, high = float(all_titles.min()), float(all_titles.max())
             else:
                 titles = np.asarray(index.title_matrix[ids]) @ vector
-                low, high = self._anchors.title_range(vector)
+                low, high = title_range if title_range is not None else (float("inf"), float("-inf"))
                 low, high = min(low, float(titles.min())), max(high, float(titles.max()))
             spread = high - low
             fused_local = fused_local + s.title_weight * ((titles - low) / spread if spread > 0 else 0.0 * titles)
@@ -539,6 +533,17 @@ class Engine:
             bits = sum(1 << n for n, t in enumerate(self.taxonomy.topics) if t.in_section(folded))
             self._unit_topic[unit] = bits
         return bits
+
+
+def _rows_of(ranges: list[range]) -> np.ndarray:
+    """Every row of the given ranges, in order, as one array (a Python loop over 6,000 units took 0.3 ms)."""
+    if not ranges:
+        return np.zeros(0, np.int64)
+    starts = np.array([r.start for r in ranges], np.int64)
+    lengths = np.array([len(r) for r in ranges], np.int64)
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    rows: np.ndarray = np.arange(int(lengths.sum()), dtype=np.int64) + offsets
+    return rows
 
 
 def _group_max(values: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:

@@ -139,7 +139,7 @@ def test_lazy_unit_views_equal_the_lists_built_eagerly(fake_index):
 
 @pytest.fixture
 def large_fake(fake_embedder, tmp_path, monkeypatch):
-    """400 pages (800 sections) with the HNSW graph forced on: the large-corpus code paths, in seconds."""
+    """400 pages (800 sections) with the 4-bit scans forced on: the large-corpus code paths, in seconds."""
     import retrieval.indexing
 
     monkeypatch.setattr(retrieval.indexing, "ANN_MIN_CHUNKS", 100)
@@ -150,9 +150,9 @@ def large_fake(fake_embedder, tmp_path, monkeypatch):
 
 @pytest.mark.slow   # over a second: kept out of the quick tier (issue 9: <= 15 s)
 def test_the_candidate_pool_finds_the_exhaustive_top_section(large_fake):
-    assert (large_fake / read_manifest(large_fake)["generation"] / "chunks.hnsw").is_file()
+    assert (large_fake / read_manifest(large_fake)["generation"] / "chunks.sq").is_file()
     exact = Engine.open(large_fake)
-    assert exact.index.chunk_ann is not None
+    assert exact.index.chunk_scan is not None
     pooled = exact.with_settings()
     pooled.exact_below = 0
     exact.exact_below = 10**9
@@ -187,6 +187,7 @@ def test_the_pool_of_a_large_index_scans_every_title(fake_embedder, tmp_path, mo
     monkeypatch.setattr(retrieval.indexing, "ANN_MIN_CHUNKS", 1)   # the large-corpus files, on 12 sections
     monkeypatch.setattr(retrieval.candidates, "DENSE_CHUNKS", 1)
     monkeypatch.setattr(retrieval.candidates, "LEXICAL_CHUNKS", 1)
+    monkeypatch.setattr(retrieval.candidates, "LOW_CHUNKS", 1)
     question = "Folosiți cookie-uri de urmărire?"
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -201,7 +202,7 @@ def test_the_pool_of_a_large_index_scans_every_title(fake_embedder, tmp_path, mo
     engine = Engine.open(index)
     engine.exact_below = 0
     target = next(n for n, s in enumerate(engine.sections) if s.path[-1] == question)
-    assert engine.index.chunk_ann is not None and engine.index.title_scan is not None
+    assert engine.index.chunk_scan is not None and engine.index.title_scan is not None
     assert target in {h.section for h in engine.retrieve(question).hits}
     # The control: without the titles' scan (an index of format 5) only chunks fill the pool, and miss it.
     engine.index.title_scan = None
@@ -211,12 +212,12 @@ def test_the_pool_of_a_large_index_scans_every_title(fake_embedder, tmp_path, mo
 def test_the_4_bit_title_scan_re_ranked_finds_the_best_titles():
     """titles.sq of a large index (PQ fast scan): what the pool re-ranks holds the exact best titles."""
     from retrieval.candidates import SCANNED_TITLES, TITLE_RERANK
-    from retrieval.store import TITLE_PQ_MIN, title_scan_index
+    from retrieval.store import PQ_MIN, scan_index
 
     rng = np.random.default_rng(3)
-    titles = rng.standard_normal((TITLE_PQ_MIN + 500, 64)).astype(np.float32)
+    titles = rng.standard_normal((PQ_MIN + 500, 64)).astype(np.float32)
     titles /= np.linalg.norm(titles, axis=1, keepdims=True)
-    scan = title_scan_index(titles)
+    scan = scan_index(titles)
     assert type(scan).__name__ == "IndexPQFastScan", "4 bits a component, not the small corpora's exact index"
     questions = titles[:20] + 0.3 * rng.standard_normal((20, 64)).astype(np.float32)
     _, found = scan.search(questions, TITLE_RERANK)
