@@ -228,3 +228,77 @@ def test_the_4_bit_title_scan_re_ranked_finds_the_best_titles():
         reranked = ids[np.argsort(-exact[ids])[:SCANNED_TITLES]]
         kept += len(best & set(reranked))
     assert kept / (20 * SCANNED_TITLES) >= 0.95
+
+
+@pytest.mark.parametrize("scan", [True, False], ids=["4-bit scans", "exact cosines"])
+def test_the_pool_holds_both_ends_of_every_range_so_its_fused_scores_are_exhaustive_ones(
+        fake_embedder, tmp_path, monkeypatch, scan):
+    """A pooled section's fused score equals exhaustive scoring's: the pool holds the sections of the
+    lowest chunks (the dense minimum of the min-max) and, with the title scan, the lowest titles."""
+    import retrieval.candidates
+    import retrieval.indexing
+
+    if scan:   # the large-corpus files, on 60 sections (exact flat indexes below store.PQ_MIN vectors)
+        monkeypatch.setattr(retrieval.indexing, "ANN_MIN_CHUNKS", 1)
+    for name, value in {"DENSE_CHUNKS": 8, "LEXICAL_CHUNKS": 2, "TITLE_SECTIONS": 2, "SCANNED_TITLES": 2,
+                        "TITLE_RERANK": 4, "LOW_CHUNKS": 6, "LOW_TITLES": 2}.items():
+        monkeypatch.setattr(retrieval.candidates, name, value)
+    corpus, index = make_corpus(tmp_path / "corpus", 30), tmp_path / "index"
+    build_fake(corpus, index)
+    exact = Engine.open(index)
+    assert (exact.index.chunk_scan is not None) == scan
+    pooled = exact.with_settings()
+    pooled.exact_below = 0
+    exact.exact_below = 10**9
+    asked = [f"{q} articolul {n}" for n in (3, 17, 29) for q in QUESTIONS]
+
+    def differing() -> int:
+        count = 0
+        for question in asked:
+            truth = {h.section: h.fused for h in exact.retrieve(question).hits}
+            hits = pooled.retrieve(question).hits
+            pooled_ids = set(retrieval.candidates.pool(pooled.index, pooled.embedder.embed_queries(
+                [retrieval.text.model_text(question)])[0], pooled.index.lexical.scores([])).ids)
+            assert len(pooled_ids) < len(truth) / 2, "a pool, not every section"
+            count += any(abs(h.fused - truth[h.section]) > 1e-5 for h in hits if h.fused)
+        return count
+
+    assert differing() == 0
+    # The control: without the lowest chunks and titles the pool's own ranges stand in, and scores move.
+    monkeypatch.setattr(retrieval.candidates, "LOW_CHUNKS", 0)
+    monkeypatch.setattr(retrieval.candidates, "LOW_TITLES", 0)
+    assert differing() > len(asked) / 2
+
+
+def test_the_pools_top_k_is_exact_with_or_without_its_threshold():
+    """candidates._top partitions only the scores above a sampled threshold on large arrays: the same
+    k best values as a full partition, ties, zeros and a threshold that lets too few through included."""
+    from retrieval.candidates import _top
+
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal(185_000).astype(np.float32),                       # dense cosines
+              np.where(rng.random(185_000) < 0.02, rng.random(185_000), 0).astype(np.float32),  # sparse BM25
+              np.round(rng.random(100_000), 2).astype(np.float32),                   # many ties
+              np.sort(rng.random(50_000)).astype(np.float32),                        # sorted ascending
+              rng.random(150).astype(np.float32)]                                    # fewer than k
+    for scores in arrays:
+        for k in (1, 100, 300):
+            found = _top(scores, k)
+            assert len(found) == min(k, len(scores)) and len(set(found.tolist())) == len(found)
+            assert np.array_equal(np.sort(scores[found]), np.sort(scores)[::-1][:len(found)][::-1])
+
+
+def test_rows_read_from_the_file_equal_the_memory_maps_rows(tmp_path):
+    """read_rows (preadv into one array, issue 12) and engine._rows_of: the rows of the given ranges, in order."""
+    from retrieval.candidates import read_rows
+    from retrieval.engine import _rows_of
+
+    matrix = np.arange(40 * 6, dtype=np.float32).reshape(40, 6)
+    np.save(tmp_path / "m.npy", matrix)
+    mapped = np.load(tmp_path / "m.npy", mmap_mode="r")
+    ranges = [range(3, 5), range(9, 9), range(10, 13), range(39, 40), range(0, 1)]
+    rows = _rows_of(ranges)
+    assert rows.tolist() == [i for r in ranges for i in r]
+    assert np.array_equal(read_rows(mapped, ranges), matrix[rows])
+    assert np.array_equal(read_rows(matrix, ranges), matrix[rows]), "an in-memory matrix is indexed"
+    assert read_rows(mapped, []).shape == (0, 6) and _rows_of([]).shape == (0,)
