@@ -40,7 +40,6 @@ from .candidates import (
     UnitTexts,
     pool,
     read_rows,
-    spans,
 )
 from .embeddings import Embedder, get_embedder
 from .errors import QuestionError
@@ -423,14 +422,17 @@ class Engine:
         exhaustive arrays (zeros outside the pool) so the reranking below reads them the same way."""
         index, s = self.index, self.settings
         ids, all_titles, title_range = pool(index, vector, chunk_lexical)
-        chunk_rows, unit_rows = spans(self._chunk_section, ids), spans(self._unit_section, ids)
-        chunks, units = _rows_of(chunk_rows), _rows_of(unit_rows)
-        chunk_cos = np.asarray(read_rows(index.chunk_matrix, chunk_rows) @ vector, dtype=np.float32)
-        pool_unit_cos = np.asarray(read_rows(index.unit_matrix, unit_rows) @ vector, dtype=np.float32)
-        local = np.searchsorted(ids, self._chunk_section[chunks])
-        best_chunk, lexical_local = _group_max(chunk_cos, local, len(ids)), _group_max(
-            chunk_lexical[chunks], local, len(ids))
-        best_unit = _group_max(pool_unit_cos, np.searchsorted(ids, self._unit_section[units]), len(ids))
+        # Chunks and units are stored by section: each pooled section's rows are one run, read in
+        # the pool's order, so per-section maxima are reductions over consecutive runs.
+        chunk_start, chunk_count = _runs(self._chunk_section, ids)
+        unit_start, unit_count = _runs(self._unit_section, ids)
+        chunks, units = _rows_of(chunk_start, chunk_count), _rows_of(unit_start, unit_count)
+        chunk_cos = np.asarray(read_rows(index.chunk_matrix, _ranges(chunk_start, chunk_count)) @ vector,
+                               dtype=np.float32)
+        pool_unit_cos = np.asarray(read_rows(index.unit_matrix, _ranges(unit_start, unit_count)) @ vector,
+                                   dtype=np.float32)
+        best_chunk, lexical_local = _run_max(chunk_cos, chunk_count), _run_max(chunk_lexical[chunks], chunk_count)
+        best_unit = _run_max(pool_unit_cos, unit_count)
         # The pool holds the sections of the lowest chunks too, so its dense minimum (what min-max
         # fusion divides by) is the corpus' (candidates.pool).
         fused_local = fuse(best_chunk + best_unit, lexical_local, s)
@@ -535,21 +537,31 @@ class Engine:
         return bits
 
 
-def _rows_of(ranges: list[range]) -> np.ndarray:
-    """Every row of the given ranges, in order, as one array (a Python loop over 6,000 units took 0.3 ms)."""
-    if not ranges:
-        return np.zeros(0, np.int64)
-    starts = np.array([r.start for r in ranges], np.int64)
-    lengths = np.array([len(r) for r in ranges], np.int64)
-    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-    rows: np.ndarray = np.arange(int(lengths.sum()), dtype=np.int64) + offsets
+def _runs(owners: np.ndarray, sections: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First row and number of rows of each given section in a per-row owner array sorted by section."""
+    start = np.searchsorted(owners, sections, side="left")
+    return start, np.searchsorted(owners, sections, side="right") - start
+
+
+def _ranges(start: np.ndarray, count: np.ndarray) -> list[range]:
+    return [range(a, a + n) for a, n in zip(start.tolist(), count.tolist(), strict=True)]
+
+
+def _rows_of(start: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Every row of the given runs, in order, as one array (a Python loop over 6,000 units took 0.3 ms)."""
+    ends = np.cumsum(count)
+    rows: np.ndarray = np.arange(int(ends[-1]) if len(ends) else 0, dtype=np.int64) + np.repeat(
+        start - (ends - count), count)
     return rows
 
 
-def _group_max(values: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
-    out = np.full(n, -np.inf, dtype=np.float32)
-    np.maximum.at(out, groups, values)
-    out[np.isinf(out)] = 0.0
+def _run_max(values: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """The maximum of each consecutive run of `count` values (0 for an empty run): `np.maximum.at`
+    over group ids took ~0.5 ms a pooled question at 100,000 sections."""
+    out = np.zeros(len(count), np.float32)
+    filled = count > 0
+    if len(values):
+        out[filled] = np.maximum.reduceat(values, (np.cumsum(count) - count)[filled])
     return out
 
 

@@ -289,16 +289,24 @@ def test_the_pools_top_k_is_exact_with_or_without_its_threshold():
 
 
 def test_rows_read_from_the_file_equal_the_memory_maps_rows(tmp_path):
-    """read_rows (preadv into one array, issue 12) and engine._rows_of: the rows of the given ranges, in order."""
+    """read_rows (preadv into one array, issue 12) and the engine's runs of rows: the rows of the given
+    sections, in order, and the maximum of each section's run (0 for a section without rows)."""
     from retrieval.candidates import read_rows
-    from retrieval.engine import _rows_of
+    from retrieval.engine import _ranges, _rows_of, _run_max, _runs
 
     matrix = np.arange(40 * 6, dtype=np.float32).reshape(40, 6)
     np.save(tmp_path / "m.npy", matrix)
     mapped = np.load(tmp_path / "m.npy", mmap_mode="r")
-    ranges = [range(3, 5), range(9, 9), range(10, 13), range(39, 40), range(0, 1)]
-    rows = _rows_of(ranges)
-    assert rows.tolist() == [i for r in ranges for i in r]
+    owners = np.repeat(np.arange(20), [0, 3, 2, 0, 4, 1, 2, 2, 3, 1, 2, 2, 3, 1, 2, 3, 3, 2, 2, 2])
+    sections = np.array([0, 1, 3, 4, 8, 19])
+    start, count = _runs(owners, sections)
+    rows = _rows_of(start, count)
+    assert rows.tolist() == [i for s in sections for i in np.flatnonzero(owners == s)]
+    ranges = _ranges(start, count)
     assert np.array_equal(read_rows(mapped, ranges), matrix[rows])
     assert np.array_equal(read_rows(matrix, ranges), matrix[rows]), "an in-memory matrix is indexed"
-    assert read_rows(mapped, []).shape == (0, 6) and _rows_of([]).shape == (0,)
+    values = matrix[rows, 0] * np.where(np.arange(len(rows)) % 2, 1, -1)
+    expected = [max((float(values[i]) for i, r in enumerate(rows) if owners[r] == s), default=0.0) for s in sections]
+    assert _run_max(values, count).tolist() == expected
+    empty = np.zeros(0, np.int64)
+    assert read_rows(mapped, []).shape == (0, 6) and _rows_of(empty, empty).shape == (0,)
