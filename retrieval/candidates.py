@@ -84,13 +84,13 @@ class Pool(NamedTuple):
 def pool(index: LoadedIndex, vector: np.ndarray, chunk_lexical: np.ndarray) -> Pool:
     """The sections worth scoring for this question (see module docstring).
 
-    Top-1 equal to exhaustive scoring at 100,000 sections (200 questions, bench/scale.py corpus),
-    from 0.920 with the pool before (a HNSW graph for chunks, the dense minimum extrapolated from
-    2,048 fixed "anchor" sections, the title minimum from theirs, 100 chunks by BM25): chunks by
-    the 4-bit scan 0.940, + the sections of the 200 lowest chunks for the dense minimum (instead of
-    the anchors) 0.960, + the title minimum from the scan 0.980, + 300 chunks by BM25 (200: 0.990)
-    0.995, for +1.3 ms engine-only p50 (README, Scale). The question left has two of exhaustive
-    scoring's 8 best sections at ranks 127 and 226 by cosine, 406 and 492 by BM25.
+    Top-1 equal to exhaustive scoring at 100,000 sections (200 questions, bench/scale.py corpus):
+    0.920 with the pool before (a HNSW graph for chunks, the dense minimum extrapolated from 2,048
+    fixed "anchor" sections, the title range from theirs, 100 chunks by BM25), 0.995 with this one,
+    for engine-only ask p50 12.2 -> 13.0 ms, p95 14.2 -> 14.5 ms (same index, alternated). Taking
+    one part out (bench/pool.py): the lowest chunks 0.870, the lowest titles 0.970, 100 chunks by
+    BM25 0.980. The question left has two of exhaustive scoring's 8 best sections at ranks 127 and
+    226 by cosine, 406 and 492 by BM25.
     """
     n_chunks = len(index.chunk_section)
     parts = [np.zeros(0, np.int64)]
