@@ -310,3 +310,24 @@ def test_rows_read_from_the_file_equal_the_memory_maps_rows(tmp_path):
     assert _run_max(values, count).tolist() == expected
     empty = np.zeros(0, np.int64)
     assert read_rows(mapped, []).shape == (0, 6) and _rows_of(empty, empty).shape == (0,)
+
+
+def test_the_4_bit_chunk_scan_finds_both_ends_of_the_cosines():
+    """chunks.sq (store.scan_index) searched with the question and its opposite: the pool's best chunks
+    hold the exact best, and its lowest chunks (whose sections give the dense minimum) the exact lowest."""
+    from retrieval.candidates import DENSE_CHUNKS, LOW_CHUNKS
+    from retrieval.store import PQ_MIN, scan_index
+
+    rng = np.random.default_rng(5)
+    chunks = rng.standard_normal((PQ_MIN + 2_000, 64)).astype(np.float32)
+    chunks /= np.linalg.norm(chunks, axis=1, keepdims=True)
+    scan = scan_index(chunks)
+    assert type(scan).__name__ == "IndexPQFastScan"
+    questions = chunks[:20] + 0.3 * rng.standard_normal((20, 64)).astype(np.float32)
+    best = lowest = 0
+    for question in questions:
+        _, found = scan.search(np.vstack([question, -question]), max(DENSE_CHUNKS, LOW_CHUNKS))
+        exact = np.argsort(-(chunks @ question))
+        best += len(set(exact[:10]) & set(found[0][:DENSE_CHUNKS]))
+        lowest += len(set(exact[-10:]) & set(found[1][:LOW_CHUNKS]))
+    assert best / (20 * 10) >= 0.95 and lowest / (20 * 10) >= 0.95
