@@ -4,7 +4,7 @@
 
 On an index built by bench/scale.py (stand-in vectors, from 50,000 chunks), in one process:
 top-1 section equal to exhaustive scoring's over 200 real questions (stand-in question vectors,
-as scale.py) with the scan and without it (the pool of format 5: chunks by HNSW and BM25), then
+as scale.py) with the scan and without it (chunks by cosine and BM25 only, as in format 5), then
 the engine-only warm ask (question vectors precomputed by the real model) with and without it,
 alternated `--rounds` times so that the machine's load falls on both alike.
 """

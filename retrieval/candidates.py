@@ -2,13 +2,14 @@
 
 Small corpora (up to EXACT_SECTIONS sections, every policy we have) are scored
 whole, exactly as before. Above that, a question scores only a pool of candidate
-sections: those owning the top chunks by cosine (exact scan, or HNSW from
-store.ANN_MIN_CHUNKS chunks) and by BM25, the best-titled sections (exact, or
-a 4-bit scan of every title), plus a fixed sample of "anchor"
-sections whose only job is to estimate the whole corpus' minimum dense score for
-the min-max normalisation (`Anchors`), so the fused score of a candidate is close
-to the one an exhaustive scoring would give it. bench/scale.py measures the agreement
-(top-1 section equal to the exhaustive scoring's) at every size.
+sections (`pool`), chosen so that both the sections that can rank first and the
+ends of every min-max range of the exhaustive scoring are in it: those owning the
+top chunks by cosine and by BM25, the best-titled sections, and the sections owning
+the chunks of LOWEST cosine, which hold the corpus' minimum dense score that
+min-max fusion divides by. Cosines come from an exact scan, or from store.ANN_MIN_CHUNKS
+chunks a 4-bit scan of every chunk and title (store.scan_index). So the fused score
+of a pooled section is the one an exhaustive scoring gives it. bench/scale.py measures
+the agreement (top-1 section equal to the exhaustive scoring's) at every size.
 
 The per-unit views (`UnitTexts`, `UnitTerms`, `SectionUnits`, `ListItems`) replace
 lists built for every unit at load: at 100,000 sections those were ~500k Python
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TypeVar, overload
+from typing import NamedTuple, TypeVar, overload
 
 import numpy as np
 
@@ -29,13 +30,12 @@ from .store import LoadedIndex
 
 EXACT_SECTIONS = 2_000   # up to here every section is scored (≤ 20 ms warm ask at 1,000 sections)
 DENSE_CHUNKS = 100       # top chunks by cosine whose sections become candidates
-LEXICAL_CHUNKS = 100     # top chunks by BM25 whose sections become candidates
-ANCHORS = 2048           # sections whose dense scores estimate the corpus' minimum, for the min-max
+LEXICAL_CHUNKS = 300     # top chunks by BM25 whose sections become candidates (100: see pool)
+LOW_CHUNKS = 200         # chunks of lowest cosine whose sections join the pool: the dense minimum (see pool)
 TITLE_SECTIONS = 128     # best-titled sections added to the pool (exact, below the ANN size) ...
 SCANNED_TITLES = 32      # ... and above it: 128 gave 0.915 against 0.910 (8-bit scan), for 1.2 ms more
 TITLE_RERANK = 256       # titles found by the 4-bit scan, re-ranked with their float32 vectors
-TAIL = 8                 # the anchors' TAIL lowest scores give the spread of the lower tail
-TAIL_SHARE = 0.3         # share of the log-spacing extrapolation (chosen at 10,000 sections, see Anchors)
+LOW_TITLES = 16          # lowest titles by the scan, re-ranked: the title term's minimum
 
 T = TypeVar("T")
 
@@ -60,114 +60,89 @@ def read_rows(matrix: np.ndarray, ranges: list[range]) -> np.ndarray:
         return np.asarray(matrix[np.fromiter((i for r in ranges for i in r), np.int64, total)])
     row = matrix.shape[1] * matrix.itemsize
     out = np.empty((total, matrix.shape[1]), matrix.dtype)
-    done = 0
+    if not out.size:
+        return out
+    # Straight into `out` (preadv), not a bytes object copied over: 2.5 against 4.1 us a range
+    # (1,500 ranges of 1-8 rows of units.npy, pages cached); a pooled question reads ~1,000.
+    view, done = out.data.cast("B"), 0
     with open(filename, "rb", buffering=0) as handle:
+        fd = handle.fileno()
         for r in ranges:
-            if len(r):
-                data = os.pread(handle.fileno(), len(r) * row, offset + r.start * row)
-                out[done:done + len(r)] = np.frombuffer(data, matrix.dtype).reshape(len(r), -1)
-                done += len(r)
+            size = len(r) * row
+            if size and os.preadv(fd, [view[done:done + size]], offset + r.start * row) != size:
+                raise OSError(f"{filename}: short read")
+            done += size
     return out
 
 
-def pool(index: LoadedIndex, vector: np.ndarray, chunk_lexical: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """Sorted ids of the sections worth scoring for this question (see module docstring), and every
-    section's title score when they were all computed (below the ANN size), else None."""
+class Pool(NamedTuple):
+    ids: np.ndarray                          # sorted ids of the sections to score
+    titles: np.ndarray | None                # every section's title score, when all were computed
+    title_range: tuple[float, float] | None  # else the lowest and highest title score found by the scan
+
+
+def pool(index: LoadedIndex, vector: np.ndarray, chunk_lexical: np.ndarray) -> Pool:
+    """The sections worth scoring for this question (see module docstring).
+
+    Top-1 equal to exhaustive scoring at 100,000 sections (200 questions, bench/scale.py corpus):
+    0.920 with the pool before (a HNSW graph for chunks, the dense minimum extrapolated from 2,048
+    fixed "anchor" sections, the title range from theirs, 100 chunks by BM25), 0.995 with this one,
+    for engine-only ask p50 12.2 -> 13.0 ms, p95 14.2 -> 14.5 ms (same index, alternated). Taking
+    one part out (bench/pool.py): the lowest chunks 0.870, the lowest titles 0.970, 100 chunks by
+    BM25 0.980 (200: 0.990, 0.9 ms faster). The question left has two of exhaustive scoring's 8 best
+    sections 128th and 227th by cosine, 407th and 493rd by BM25.
+    """
     n_chunks = len(index.chunk_section)
     parts = [np.zeros(0, np.int64)]
-    titles = None
+    titles, title_range = None, None
     if n_chunks:
-        if index.chunk_ann is not None:
-            _, ids = index.chunk_ann.search(vector[None, :].astype(np.float32), DENSE_CHUNKS)
-            dense_ids = ids[0][ids[0] >= 0]
+        query = vector[None, :].astype(np.float32)
+        if index.chunk_scan is not None:
+            # One scan, both ends: the question and its opposite (+1.0 ms over the question alone).
+            _, found = index.chunk_scan.search(np.vstack([query, -query]), max(DENSE_CHUNKS, LOW_CHUNKS))
+            dense_ids, low_ids = found[0][:DENSE_CHUNKS], found[1][:LOW_CHUNKS]
+            dense_ids, low_ids = dense_ids[dense_ids >= 0], low_ids[low_ids >= 0]
         else:
             cos = index.chunk_matrix @ vector
-            dense_ids = _top(cos, DENSE_CHUNKS)
-        lexical_ids = _top(chunk_lexical, LEXICAL_CHUNKS)
-        lexical_ids = lexical_ids[chunk_lexical[lexical_ids] > 0]
-        parts += [index.chunk_section[dense_ids], index.chunk_section[lexical_ids]]
+            dense_ids, low_ids = _top(cos, DENSE_CHUNKS), _top(-cos, LOW_CHUNKS)
+        positive = np.flatnonzero(chunk_lexical > 0)
+        lexical_ids = positive[_top(chunk_lexical[positive], LEXICAL_CHUNKS)]
+        parts += [index.chunk_section[dense_ids], index.chunk_section[lexical_ids], index.chunk_section[low_ids]]
         # Sections whose title matches best: a title can win a section first place on its own
         # (the title term) though none of its chunks is near. Every title is scored: exactly below
-        # the ANN size, above it in 4 bits, the best re-ranked exactly (store.title_scan_index).
-        # Top-1 equal to exhaustive scoring at 100,000 sections (200 questions, bench/scale.py
-        # corpus) 0.860 -> 0.910, engine-only ask p50 +1.2 ms (bench/title_scan.py).
+        # the ANN size, above it in 4 bits, the best (and the worst, for the title term's min-max)
+        # re-ranked exactly (store.scan_index). Top-1 equal to exhaustive scoring at 100,000
+        # sections 0.860 -> 0.910, engine-only ask p50 +1.2 ms (bench/title_scan.py, round 4).
         if index.title_scan is not None:
-            _, found = index.title_scan.search(vector[None, :].astype(np.float32), TITLE_RERANK)
-            found = np.sort(found[0][found[0] >= 0])
-            exact = np.asarray(index.title_matrix[found]) @ vector
-            parts.append(found[_top(exact, SCANNED_TITLES)])
-        elif index.chunk_ann is None:
+            _, found = index.title_scan.search(np.vstack([query, -query]), TITLE_RERANK)
+            best, worst = np.sort(found[0][found[0] >= 0]), np.sort(found[1][:LOW_TITLES])
+            worst = worst[worst >= 0]
+            exact = np.asarray(index.title_matrix[best]) @ vector
+            parts.append(best[_top(exact, SCANNED_TITLES)])
+            lowest = np.asarray(index.title_matrix[worst]) @ vector
+            if len(exact) and len(lowest):
+                title_range = float(lowest.min()), float(exact.max())
+        elif index.chunk_scan is None:
             titles = np.asarray(index.title_matrix @ vector)
             parts.append(_top(titles, TITLE_SECTIONS))
-    return np.unique(np.concatenate(parts).astype(np.int64)), titles
+    return Pool(np.unique(np.concatenate(parts).astype(np.int64)), titles, title_range)
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    if len(scores) <= k:
-        return np.arange(len(scores))
+    """Indices of the k best scores, in no order. Above 64 k scores, only those at or above a
+    threshold taken from every 16th score are partitioned (exact: a fallback when too few pass):
+    BM25's 300 best of 185,000 chunks 1.5 -> 0.3 ms (with the zeros left out first)."""
+    n = len(scores)
+    if n <= k:
+        return np.arange(n)
+    if n > 64 * k:
+        sample = scores[::16]
+        keep = min(len(sample), k // 8 + 1)
+        threshold = np.partition(sample, len(sample) - keep)[len(sample) - keep]
+        above = np.flatnonzero(scores >= threshold)
+        if len(above) >= k:
+            return above[np.argpartition(-scores[above], k - 1)[:k]]
     return np.argpartition(-scores, k)[:k]
-
-
-class Anchors:
-    """Fixed sections, spread over the corpus, whose vectors are copied to memory on first use.
-
-    Exhaustive scoring min-max normalises dense scores by the minimum over every section; a
-    pool lacks most of them, and near-ties then flip. Measured at 10,000 sections (200 real
-    questions, bench/scale.py corpus): top-1 equal to exhaustive scoring 0.94 with 256 anchors'
-    own minimum, 0.98 with 1,024, 0.975 with a normal-tail estimate (the real tail is lighter);
-    extrapolating the anchors' lowest scores on a log scale by TAIL_SHARE: 0.985 (1,024 anchors,
-    share 0.3; 0.0/0.7/1.0 gave 0.98/0.975/0.965), 1.0 with 2,048 anchors. Their vectors (about
-    20,000 rows, 30 MB at any corpus size) are copied to memory on the first pooled question.
-    """
-
-    def __init__(self, index: LoadedIndex) -> None:
-        self._index = index
-        self._n = len(index.sections)
-        self._ready = False
-
-    def _load(self) -> None:
-        ids = np.unique(np.linspace(0, self._n - 1, min(ANCHORS, self._n)).astype(np.int64)) if self._n else \
-            np.zeros(0, np.int64)
-        chunk_rows, unit_rows = spans(self._index.chunk_section, ids), spans(self._index.unit_section, ids)
-        chunks = np.fromiter((r for rows in chunk_rows for r in rows), np.int64)
-        units = np.fromiter((r for rows in unit_rows for r in rows), np.int64)
-        self._chunks = read_rows(self._index.chunk_matrix, chunk_rows)
-        self._units = read_rows(self._index.unit_matrix, unit_rows)
-        self._chunk_owner = np.searchsorted(ids, self._index.chunk_section[chunks])
-        self._unit_owner = np.searchsorted(ids, self._index.unit_section[units])
-        self._titles = np.asarray(self._index.title_matrix[ids], dtype=np.float32)
-        self._m = len(ids)
-        self._ready = True
-
-    def expected_minimum(self, vector: np.ndarray) -> float:
-        if not self._ready:
-            self._load()
-        if not self._m:
-            return 0.0
-        dense = _max_by(self._chunks @ vector, self._chunk_owner, self._m) + _max_by(
-            self._units @ vector, self._unit_owner, self._m)
-        low = np.sort(dense)[:TAIL]
-        if self._m >= self._n or len(low) < TAIL:
-            return float(low[0])
-        return float(low[0] - TAIL_SHARE * (low[-1] - low[0]) * np.log(self._n / self._m) / np.log(TAIL))
-
-
-    def title_range(self, vector: np.ndarray) -> tuple[float, float]:
-        """Lowest and highest title score of the anchors: the title term's min-max over a pool alone
-        flipped near-ties (top-1 equal to exhaustive scoring 0.97 at 1,000 sections, 1.0 without titles)."""
-        if not self._ready:
-            self._load()
-        if not self._m:
-            return 0.0, 0.0
-        scores = self._titles @ vector
-        return float(scores.min()), float(scores.max())
-
-
-def _max_by(values: np.ndarray, owners: np.ndarray, n: int) -> np.ndarray:
-    out = np.full(n, -np.inf, dtype=np.float32)
-    np.maximum.at(out, owners, values)
-    out[np.isinf(out)] = 0.0
-    return out
 
 
 class _Lazy(Sequence[T]):

@@ -35,9 +35,8 @@ from .store import (
     chunker_settings,
     corpus_fingerprint,
     file_checksums,
-    hnsw_index,
     publish,
-    title_scan_index,
+    scan_index,
     write_generation,
     write_json,
 )
@@ -206,9 +205,9 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
         "bm25": lambda path: lexical.save(path),
     }
     if len(chunks) >= ANN_MIN_CHUNKS:
-        files["chunks.hnsw"] = lambda path: faiss.write_index(hnsw_index(chunk_vectors), str(path))
+        files["chunks.sq"] = lambda path: faiss.write_index(scan_index(chunk_vectors), str(path))
         # A section can win on its title alone, far from its chunks: the pool scans every title too.
-        files["titles.sq"] = lambda path: faiss.write_index(title_scan_index(title_vectors), str(path))
+        files["titles.sq"] = lambda path: faiss.write_index(scan_index(title_vectors), str(path))
     generation = write_generation(index_dir, files)
     manifest = {
         "format_version": FORMAT_VERSION,

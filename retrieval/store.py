@@ -10,8 +10,8 @@ Layout of `index/`:
     gen-<id>/{sections,chunks,units}.jsonl  one record a line, + `.offsets.npy`, read lazily (records.py)
     gen-<id>/{chunk,unit}_section.npy        owning section of each chunk / unit (int32)
     gen-<id>/chunks.npy, units.npy           dense vectors (float32, inner product = cosine), memory-mapped
-    gen-<id>/chunks.hnsw   FAISS HNSW graph over chunk vectors, only for large corpora (ANN_MIN_CHUNKS)
-    gen-<id>/titles.sq     FAISS fast-scan index of the title vectors (4 bits), written with chunks.hnsw
+    gen-<id>/chunks.sq     FAISS fast-scan index of the chunk vectors (4 bits), only for large corpora (ANN_MIN_CHUNKS)
+    gen-<id>/titles.sq     the same over the title vectors, written with chunks.sq
     gen-<id>/bm25/         bm25s lexical index over chunks, memory-mapped
     cache/<model>.npz      embedding cache (indexing.py), shared by successive builds
 
@@ -65,11 +65,10 @@ from .topics import load_taxonomy
 # 4: lazy JSON-lines records, memory-mapped .npy vectors, HNSW for large corpora (issue 12)
 # 5: + per-file checksums in the manifest (issue 10), section title vectors
 # 6: + titles.sq beside chunks.hnsw (a format-5 large index would pool without its titles)
-FORMAT_VERSION = 6
-ANN_MIN_CHUNKS = 50_000  # from here a chunk search scans a HNSW graph instead of every vector (bench/scale.py)
-HNSW_M = 16              # graph degree: 32 doubled the build time for no measured recall gain at k = 100
-HNSW_EF_SEARCH = 128
-TITLE_PQ_MIN = 1_000     # from here titles.sq is a 4-bit PQ fast scan; below, an exact flat index
+# 7: chunks.sq (4-bit scan, both ends of the cosine range) replaces chunks.hnsw (see scan_index)
+FORMAT_VERSION = 7
+ANN_MIN_CHUNKS = 50_000  # from here a chunk search scans 4-bit codes instead of every vector (bench/scale.py)
+PQ_MIN = 1_000           # from here chunks.sq and titles.sq are 4-bit PQ fast scans; below, exact flat
 FULL_CHECK_MAX_SECTIONS = 2_000  # below this every record is checked at load; above, ids by array only
 MANIFEST = "manifest.json"
 PENDING = ".pending-"   # + generation name: renamed into place, manifest not swapped yet
@@ -93,8 +92,8 @@ class LoadedIndex:
     chunk_section: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # owner of each chunk
     unit_section: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))   # owner of each unit
     covered_topics: frozenset[str] = frozenset()   # topics some section is labelled with
-    chunk_ann: faiss.Index | None = None  # HNSW over chunk_matrix for large corpora, else None (exact)
-    title_scan: faiss.Index | None = None  # title_matrix in 4 bits to scan, present exactly when chunk_ann is
+    chunk_scan: faiss.Index | None = None  # chunk_matrix in 4 bits to scan, large corpora only, else None (exact)
+    title_scan: faiss.Index | None = None  # title_matrix in 4 bits to scan, present exactly when chunk_scan is
 
     @property
     def chunk_vectors(self) -> faiss.Index:
@@ -279,12 +278,12 @@ def load_index(index_dir: Path) -> LoadedIndex:
         covered = frozenset(str(t) for t in metadata["covered_topics"])
         pages = {str(k): {str(a): str(b) for a, b in v.items()} for k, v in metadata["pages"].items()}
         lexical = LexicalIndex.load(folder / "bm25", load_language(str(manifest["language"]["code"])), mmap=True)
-        ann, title_scan = _read_faiss(folder / "chunks.hnsw"), _read_faiss(folder / "titles.sq")
+        chunk_scan, title_scan = _read_faiss(folder / "chunks.sq"), _read_faiss(folder / "titles.sq")
     except Exception as exc:  # faiss, numpy and json each raise their own types for a damaged file
         raise BrokenIndexError(f"Indexul din {index_dir} este deteriorat ({type(exc).__name__})") from None
     counts = (len(chunk_matrix), len(unit_matrix), lexical.size, chunk_matrix.shape[1], len(example_matrix),
-              len(chunk_section), len(unit_section), ann.ntotal if ann is not None else len(chunks),
-              title_scan.ntotal if title_scan is not None else len(sections), ann is None)
+              len(chunk_section), len(unit_section), chunk_scan.ntotal if chunk_scan is not None else len(chunks),
+              title_scan.ntotal if title_scan is not None else len(sections), chunk_scan is None)
     if counts != (len(chunks), len(units), len(chunks), manifest.get("dimension"), len(example_topics),
                   len(chunks), len(units), len(chunks), len(sections), title_scan is None):
         raise BrokenIndexError(f"Indexul din {index_dir} este incomplet")
@@ -293,19 +292,17 @@ def load_index(index_dir: Path) -> LoadedIndex:
     if disagreement:
         raise BrokenIndexError(f"Indexul din {index_dir} este deteriorat ({disagreement})")
     return LoadedIndex(manifest, sections, chunks, units, chunk_matrix, unit_matrix, lexical,
-                       example_matrix, example_topics, pages, title_matrix, chunk_section, unit_section, covered, ann,
-                       title_scan)
+                       example_matrix, example_topics, pages, title_matrix, chunk_section, unit_section, covered,
+                       chunk_scan, title_scan)
 
 
 def _read_faiss(path: Path) -> faiss.Index | None:
-    """A FAISS index of a large corpus (`hnsw_index`, `title_scan_index`), or None for a small one."""
+    """A FAISS index of a large corpus (`scan_index`), or None for a small one."""
     if not path.exists():
         return None
-    # IO_FLAG_MMAP_IFC maps the graph's vectors instead of reading them: load stays flat, and
-    # processes serving one index share them (titles.sq is read: 19 MB at 100,000 sections).
-    found = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
-    if isinstance(found, faiss.IndexHNSW):
-        faiss.ParameterSpace().set_index_parameter(found, "efSearch", HNSW_EF_SEARCH)
+    # IO_FLAG_MMAP_IFC maps what it can instead of reading it (a fast-scan index is read: at 100,000
+    # sections titles.sq is 19 MB, chunks.sq 36 MB).
+    found: faiss.Index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
     return found
 
 
@@ -353,29 +350,25 @@ def _mapped(path: Path, dtype: type, ndim: int) -> np.ndarray:
     return array
 
 
-def hnsw_index(vectors: np.ndarray) -> faiss.Index:
-    """The ANN graph over chunk vectors for corpora above ANN_MIN_CHUNKS."""
-    index = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
-    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
+def scan_index(vectors: np.ndarray) -> faiss.Index:
+    """Vectors in 4 bits a component (FAISS PQ fast scan, one 16-level codebook per component), for
+    a scan of every chunk or title of a large corpus; candidates.pool re-reads what it keeps in float32.
 
-
-def title_scan_index(vectors: np.ndarray) -> faiss.Index:
-    """Every section title vector in 4 bits a component, for a fast scan of all titles (large corpora,
-    candidates.pool re-ranks what it finds with the float32 vectors).
-
-    At 100,000 sections (bench/scale.py stand-in vectors, 200 questions): a HNSW graph (M 16,
-    efSearch 128) found 39% of the 128 best titles and its best title 38% of the time, and left
-    top-1 = exhaustive at 0.860; a scan of every title in 8 bits (38 MB, 2.5 ms) gave 0.910. This
-    one (FAISS PQ fast scan, one 16-level codebook per component, 19 MB) scans in 0.7 ms, and its
-    256 best re-ranked exactly hold 98.5% of the 32 best titles (8 bits: 91%).
+    Titles (100,000 sections, bench/scale.py stand-in vectors, 200 questions): a HNSW graph (M 16,
+    efSearch 128) found 39% of the 128 best titles and left top-1 = exhaustive at 0.860; a scan in
+    8 bits (38 MB, 2.5 ms) gave 0.910; this one (19 MB) scans in 0.7 ms, and its 256 best re-ranked
+    exactly hold 98.5% of the 32 best titles (8 bits: 91%).
+    Chunks (185,000, same corpus): the HNSW graph it replaces (M 16) held 52% of the 100 best by
+    exact cosine at efSearch 128 (0.35 ms), 81% at 1024 (1.7 ms), and missed the very best chunk of
+    2 of the 16 questions whose top-1 differed; this scan's 100 best hold 80% of them and every one
+    of the 10 best (1.4 ms, 36 MB), and it finds the lowest cosines as well (for the min-max floor).
     """
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    if len(vectors) < TITLE_PQ_MIN:   # too few to train 16 levels a component: exact, and small
+    if len(vectors) < PQ_MIN:   # too few to train 16 levels a component: exact, and small
         return flat_ip(vectors)
     index = faiss.IndexPQFastScan(vectors.shape[1], vectors.shape[1], 4, faiss.METRIC_INNER_PRODUCT)
     sample = np.random.default_rng(0).choice(len(vectors), min(len(vectors), 20_000), replace=False)
-    index.train(vectors[np.sort(sample)])   # 20,000 titles train it in ~2 s; the whole set adds nothing
+    index.train(vectors[np.sort(sample)])   # 20,000 vectors train it in ~2 s; the whole set adds nothing
     index.add(vectors)
     return index
 

@@ -139,7 +139,7 @@ def test_lazy_unit_views_equal_the_lists_built_eagerly(fake_index):
 
 @pytest.fixture
 def large_fake(fake_embedder, tmp_path, monkeypatch):
-    """400 pages (800 sections) with the HNSW graph forced on: the large-corpus code paths, in seconds."""
+    """400 pages (800 sections) with the 4-bit scans forced on: the large-corpus code paths, in seconds."""
     import retrieval.indexing
 
     monkeypatch.setattr(retrieval.indexing, "ANN_MIN_CHUNKS", 100)
@@ -150,9 +150,9 @@ def large_fake(fake_embedder, tmp_path, monkeypatch):
 
 @pytest.mark.slow   # over a second: kept out of the quick tier (issue 9: <= 15 s)
 def test_the_candidate_pool_finds_the_exhaustive_top_section(large_fake):
-    assert (large_fake / read_manifest(large_fake)["generation"] / "chunks.hnsw").is_file()
+    assert (large_fake / read_manifest(large_fake)["generation"] / "chunks.sq").is_file()
     exact = Engine.open(large_fake)
-    assert exact.index.chunk_ann is not None
+    assert exact.index.chunk_scan is not None
     pooled = exact.with_settings()
     pooled.exact_below = 0
     exact.exact_below = 10**9
@@ -187,6 +187,7 @@ def test_the_pool_of_a_large_index_scans_every_title(fake_embedder, tmp_path, mo
     monkeypatch.setattr(retrieval.indexing, "ANN_MIN_CHUNKS", 1)   # the large-corpus files, on 12 sections
     monkeypatch.setattr(retrieval.candidates, "DENSE_CHUNKS", 1)
     monkeypatch.setattr(retrieval.candidates, "LEXICAL_CHUNKS", 1)
+    monkeypatch.setattr(retrieval.candidates, "LOW_CHUNKS", 1)
     question = "Folosiți cookie-uri de urmărire?"
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -201,7 +202,7 @@ def test_the_pool_of_a_large_index_scans_every_title(fake_embedder, tmp_path, mo
     engine = Engine.open(index)
     engine.exact_below = 0
     target = next(n for n, s in enumerate(engine.sections) if s.path[-1] == question)
-    assert engine.index.chunk_ann is not None and engine.index.title_scan is not None
+    assert engine.index.chunk_scan is not None and engine.index.title_scan is not None
     assert target in {h.section for h in engine.retrieve(question).hits}
     # The control: without the titles' scan (an index of format 5) only chunks fill the pool, and miss it.
     engine.index.title_scan = None
@@ -211,12 +212,12 @@ def test_the_pool_of_a_large_index_scans_every_title(fake_embedder, tmp_path, mo
 def test_the_4_bit_title_scan_re_ranked_finds_the_best_titles():
     """titles.sq of a large index (PQ fast scan): what the pool re-ranks holds the exact best titles."""
     from retrieval.candidates import SCANNED_TITLES, TITLE_RERANK
-    from retrieval.store import TITLE_PQ_MIN, title_scan_index
+    from retrieval.store import PQ_MIN, scan_index
 
     rng = np.random.default_rng(3)
-    titles = rng.standard_normal((TITLE_PQ_MIN + 500, 64)).astype(np.float32)
+    titles = rng.standard_normal((PQ_MIN + 500, 64)).astype(np.float32)
     titles /= np.linalg.norm(titles, axis=1, keepdims=True)
-    scan = title_scan_index(titles)
+    scan = scan_index(titles)
     assert type(scan).__name__ == "IndexPQFastScan", "4 bits a component, not the small corpora's exact index"
     questions = titles[:20] + 0.3 * rng.standard_normal((20, 64)).astype(np.float32)
     _, found = scan.search(questions, TITLE_RERANK)
@@ -227,3 +228,106 @@ def test_the_4_bit_title_scan_re_ranked_finds_the_best_titles():
         reranked = ids[np.argsort(-exact[ids])[:SCANNED_TITLES]]
         kept += len(best & set(reranked))
     assert kept / (20 * SCANNED_TITLES) >= 0.95
+
+
+@pytest.mark.parametrize("scan", [True, False], ids=["4-bit scans", "exact cosines"])
+def test_the_pool_holds_both_ends_of_every_range_so_its_fused_scores_are_exhaustive_ones(
+        fake_embedder, tmp_path, monkeypatch, scan):
+    """A pooled section's fused score equals exhaustive scoring's: the pool holds the sections of the
+    lowest chunks (the dense minimum of the min-max) and, with the title scan, the lowest titles."""
+    import retrieval.candidates
+    import retrieval.indexing
+
+    if scan:   # the large-corpus files, on 60 sections (exact flat indexes below store.PQ_MIN vectors)
+        monkeypatch.setattr(retrieval.indexing, "ANN_MIN_CHUNKS", 1)
+    for name, value in {"DENSE_CHUNKS": 8, "LEXICAL_CHUNKS": 2, "TITLE_SECTIONS": 2, "SCANNED_TITLES": 2,
+                        "TITLE_RERANK": 4, "LOW_CHUNKS": 6, "LOW_TITLES": 2}.items():
+        monkeypatch.setattr(retrieval.candidates, name, value)
+    corpus, index = make_corpus(tmp_path / "corpus", 30), tmp_path / "index"
+    build_fake(corpus, index)
+    exact = Engine.open(index)
+    assert (exact.index.chunk_scan is not None) == scan
+    pooled = exact.with_settings()
+    pooled.exact_below = 0
+    exact.exact_below = 10**9
+    asked = [f"{q} articolul {n}" for n in (3, 17, 29) for q in QUESTIONS]
+
+    def differing() -> int:
+        count = 0
+        for question in asked:
+            truth = {h.section: h.fused for h in exact.retrieve(question).hits}
+            hits = pooled.retrieve(question).hits
+            pooled_ids = set(retrieval.candidates.pool(pooled.index, pooled.embedder.embed_queries(
+                [retrieval.text.model_text(question)])[0], pooled.index.lexical.scores([])).ids)
+            assert len(pooled_ids) < len(truth) / 2, "a pool, not every section"
+            count += any(abs(h.fused - truth[h.section]) > 1e-5 for h in hits if h.fused)
+        return count
+
+    assert differing() == 0
+    # The control: without the lowest chunks and titles the pool's own ranges stand in, and scores move.
+    monkeypatch.setattr(retrieval.candidates, "LOW_CHUNKS", 0)
+    monkeypatch.setattr(retrieval.candidates, "LOW_TITLES", 0)
+    assert differing() > len(asked) / 2
+
+
+def test_the_pools_top_k_is_exact_with_or_without_its_threshold():
+    """candidates._top partitions only the scores above a sampled threshold on large arrays: the same
+    k best values as a full partition, ties, zeros and a threshold that lets too few through included."""
+    from retrieval.candidates import _top
+
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal(185_000).astype(np.float32),                       # dense cosines
+              np.where(rng.random(185_000) < 0.02, rng.random(185_000), 0).astype(np.float32),  # sparse BM25
+              np.round(rng.random(100_000), 2).astype(np.float32),                   # many ties
+              np.sort(rng.random(50_000)).astype(np.float32),                        # sorted ascending
+              rng.random(150).astype(np.float32)]                                    # fewer than k
+    for scores in arrays:
+        for k in (1, 100, 300):
+            found = _top(scores, k)
+            assert len(found) == min(k, len(scores)) and len(set(found.tolist())) == len(found)
+            assert np.array_equal(np.sort(scores[found]), np.sort(scores)[::-1][:len(found)][::-1])
+
+
+def test_rows_read_from_the_file_equal_the_memory_maps_rows(tmp_path):
+    """read_rows (preadv into one array, issue 12) and the engine's runs of rows: the rows of the given
+    sections, in order, and the maximum of each section's run (0 for a section without rows)."""
+    from retrieval.candidates import read_rows
+    from retrieval.engine import _ranges, _rows_of, _run_max, _runs
+
+    matrix = np.arange(40 * 6, dtype=np.float32).reshape(40, 6)
+    np.save(tmp_path / "m.npy", matrix)
+    mapped = np.load(tmp_path / "m.npy", mmap_mode="r")
+    owners = np.repeat(np.arange(20), [0, 3, 2, 0, 4, 1, 2, 2, 3, 1, 2, 2, 3, 1, 2, 3, 3, 2, 2, 2])
+    sections = np.array([0, 1, 3, 4, 8, 19])
+    start, count = _runs(owners, sections)
+    rows = _rows_of(start, count)
+    assert rows.tolist() == [i for s in sections for i in np.flatnonzero(owners == s)]
+    ranges = _ranges(start, count)
+    assert np.array_equal(read_rows(mapped, ranges), matrix[rows])
+    assert np.array_equal(read_rows(matrix, ranges), matrix[rows]), "an in-memory matrix is indexed"
+    values = matrix[rows, 0] * np.where(np.arange(len(rows)) % 2, 1, -1)
+    expected = [max((float(values[i]) for i, r in enumerate(rows) if owners[r] == s), default=0.0) for s in sections]
+    assert _run_max(values, count).tolist() == expected
+    empty = np.zeros(0, np.int64)
+    assert read_rows(mapped, []).shape == (0, 6) and _rows_of(empty, empty).shape == (0,)
+
+
+def test_the_4_bit_chunk_scan_finds_both_ends_of_the_cosines():
+    """chunks.sq (store.scan_index) searched with the question and its opposite: the pool's best chunks
+    hold the exact best, and its lowest chunks (whose sections give the dense minimum) the exact lowest."""
+    from retrieval.candidates import DENSE_CHUNKS, LOW_CHUNKS
+    from retrieval.store import PQ_MIN, scan_index
+
+    rng = np.random.default_rng(5)
+    chunks = rng.standard_normal((PQ_MIN + 2_000, 64)).astype(np.float32)
+    chunks /= np.linalg.norm(chunks, axis=1, keepdims=True)
+    scan = scan_index(chunks)
+    assert type(scan).__name__ == "IndexPQFastScan"
+    questions = chunks[:20] + 0.3 * rng.standard_normal((20, 64)).astype(np.float32)
+    best = lowest = 0
+    for question in questions:
+        _, found = scan.search(np.vstack([question, -question]), max(DENSE_CHUNKS, LOW_CHUNKS))
+        exact = np.argsort(-(chunks @ question))
+        best += len(set(exact[:10]) & set(found[0][:DENSE_CHUNKS]))
+        lowest += len(set(exact[-10:]) & set(found[1][:LOW_CHUNKS]))
+    assert best / (20 * 10) >= 0.95 and lowest / (20 * 10) >= 0.95

@@ -43,7 +43,7 @@ def test_round_trip_keeps_sections_chunks_units_and_vectors(fake_index):
 
 def test_index_holds_no_pickle(fake_index):
     for path in fake_index.rglob("*"):
-        assert path.is_dir() or path.suffix in {".json", ".jsonl", ".hnsw", ".sq", ".npy", ".npz"}, path
+        assert path.is_dir() or path.suffix in {".json", ".jsonl", ".sq", ".npy", ".npz"}, path
     for path in fake_index.rglob("*.np[yz]"):
         np.load(path, allow_pickle=False)  # raises if anything in it needs pickle
 
