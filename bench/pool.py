@@ -14,10 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import retrieval
@@ -77,17 +74,9 @@ def main() -> None:
     for round_ in range(args.rounds):
         for name in names[round_ % len(names):] + names[:round_ % len(names)]:   # each variant first in turn
             using(VARIANTS[name])
-            ms = []
-            for question in asked:
-                started = time.perf_counter()
-                retrieval.ask(engine, question, k=3)
-                ms.append((time.perf_counter() - started) * 1000)
-            rounds[name].append((float(np.percentile(ms, 50)), float(np.percentile(ms, 95))))
+            rounds[name].append(scale.ask_percentiles(engine, asked))
     using({})
-    for name, found in rounds.items():
-        print(f"{name}: engine-only ask p50 {np.median([a for a, _ in found]):.1f} ms, "
-              f"p95 {np.median([b for _, b in found]):.1f} ms (median of {args.rounds} rounds)")
-    print(f"load average {os.getloadavg()}")
+    scale.print_rounds("", rounds)
 
 
 if __name__ == "__main__":

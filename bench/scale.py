@@ -246,6 +246,26 @@ def disk_mb(folder: Path, skip: str = "") -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and skip not in p.parts) / 1e6
 
 
+def ask_percentiles(engine, questions: list[str]) -> tuple[float, float]:
+    """p50 and p95 (ms) of `retrieval.ask` over the questions, one at a time (bench/pool.py, title_scan.py)."""
+    import retrieval
+
+    ms = []
+    for question in questions:
+        started = time.perf_counter()
+        retrieval.ask(engine, question, k=3)
+        ms.append((time.perf_counter() - started) * 1000)
+    return float(np.percentile(ms, 50)), float(np.percentile(ms, 95))
+
+
+def print_rounds(label: str, rounds: dict[str, list[tuple[float, float]]]) -> None:
+    """Each variant's median p50 and p95 over alternated rounds, then the load average."""
+    for name, found in rounds.items():
+        print(f"{label}{name}: engine-only ask p50 {np.median([a for a, _ in found]):.1f} ms, "
+              f"p95 {np.median([b for _, b in found]):.1f} ms (median of {len(found)} rounds)")
+    print(f"load average {os.getloadavg()}")
+
+
 def load_questions() -> list[str]:
     out = []
     for path in [*sorted(POLICIES.glob("*/questions.jsonl")), ROOT / "eval" / "questions.jsonl"]:

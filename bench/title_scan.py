@@ -13,10 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import retrieval
@@ -58,16 +55,8 @@ def main() -> None:
     for _ in range(args.rounds):
         for mode in ("on", "off"):
             engine.index.title_scan = scan if mode == "on" else None
-            ms = []
-            for question in asked:
-                started = time.perf_counter()
-                retrieval.ask(engine, question, k=3)
-                ms.append((time.perf_counter() - started) * 1000)
-            rounds[mode].append((float(np.percentile(ms, 50)), float(np.percentile(ms, 95))))
-    for mode, found in rounds.items():
-        print(f"title scan {mode}: engine-only ask p50 {np.median([a for a, _ in found]):.1f} ms, "
-              f"p95 {np.median([b for _, b in found]):.1f} ms (median of {args.rounds} rounds)")
-    print(f"load average {os.getloadavg()}")
+            rounds[mode].append(scale.ask_percentiles(engine, asked))
+    scale.print_rounds("title scan ", rounds)
 
 
 if __name__ == "__main__":

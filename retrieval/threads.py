@@ -176,13 +176,17 @@ class QuestionThreads:
         return busy * cpus / elapsed < IDLE_BELOW
 
     @contextlib.contextmanager
-    def question(self) -> Iterator[None]:
-        """Around one model call: picks this call's threads, and counts it as running meanwhile."""
+    def question(self, may_take_two: bool = True) -> Iterator[None]:
+        """Around one model call: picks this call's threads, and counts it as running meanwhile.
+
+        A build's batches (`may_take_two=False`) only count: each build worker keeps its one model
+        thread (`one_model_thread`), and a question asked during a build stays on one."""
         with self._lock:
             first = self._running == 0
             self._running += 1
-            two = self._enabled and first and self._others_idle()
-            if self._enabled and first:
+            decide = self._enabled and first and may_take_two
+            two = decide and self._others_idle()
+            if decide:
                 self._two = two
                 self.asked += 1
                 self.on_two += two

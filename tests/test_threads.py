@@ -137,6 +137,12 @@ def test_a_second_model_call_running_meanwhile_keeps_both_on_one_thread() -> Non
         with threads.question():                 # type: ignore[attr-defined]
             pass
     assert calls == [2, 1], "only the first call took the second core"
+    machine.run(1.0, others=0.0)
+    with threads.question(may_take_two=False):   # type: ignore[attr-defined]   # a build's batch
+        machine.run(1.0, others=0.0)
+        with threads.question():                 # type: ignore[attr-defined]   # a question meanwhile
+            pass
+    assert calls == [2, 1], "a build's batch neither takes the second core nor leaves it to a question"
 
 
 def test_no_proc_stat_or_no_setter_means_one_thread() -> None:
