@@ -18,7 +18,8 @@ objects, which made load slow and garbage-collector pauses long (issue 12).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple, TypeVar, overload
 
 import numpy as np
@@ -27,6 +28,8 @@ from .chunking import Unit
 from .language import Language
 from .lexical import terms
 from .store import LoadedIndex
+from .text import fold_key
+from .topics import Taxonomy
 
 EXACT_SECTIONS = 2_000   # up to here every section is scored (≤ 20 ms warm ask at 1,000 sections)
 DENSE_CHUNKS = 100       # top chunks by cosine whose sections become candidates
@@ -36,6 +39,10 @@ TITLE_SECTIONS = 128     # best-titled sections added to the pool (exact, below 
 SCANNED_TITLES = 32      # ... and above it: 128 gave 0.915 against 0.910 (8-bit scan), for 1.2 ms more
 TITLE_RERANK = 256       # titles found by the 4-bit scan, re-ranked with their float32 vectors
 LOW_TITLES = 16          # lowest titles by the scan, re-ranked: the title term's minimum
+
+# Matrices up to this size are read by indexing their memory map (units.npy is 118 MB at 10,000
+# sections, 1.2 GB at 100,000): see read_rows
+GATHER_MAX_BYTES = 256 << 20
 
 T = TypeVar("T")
 
@@ -47,17 +54,22 @@ def spans(owners: np.ndarray, sections: np.ndarray) -> list[range]:
     return [range(int(a), int(b)) for a, b in zip(lo, hi, strict=True)]
 
 
-def read_rows(matrix: np.ndarray, ranges: list[range]) -> np.ndarray:
+def read_rows(matrix: np.ndarray, ranges: list[range], rows: np.ndarray | None = None) -> np.ndarray:
     """The rows in `ranges` of a (memory-mapped) matrix, read with `os.pread`.
 
-    Indexing the memory map would map ~64 KB around each row touched (the kernel's fault-around,
-    which MADV_RANDOM does not stop): at 100,000 sections the anchors alone mapped 1.1 GB of
-    units.npy into the process on the first question. Read, they cost only their own bytes.
+    `rows`, when given, are the same rows as one array. Indexing the memory map would map ~64 KB
+    around each row touched (the kernel's fault-around, which MADV_RANDOM does not stop): at 100,000
+    sections the anchors alone mapped 1.1 GB of units.npy into the process on the first question.
+    Read, they cost only their own bytes.
+    A matrix of at most GATHER_MAX_BYTES is indexed all the same: the whole of it mapped is little,
+    and one gather beats a system call a range (a 10,000-section pool's rows 4.9 -> 1.8 ms p50).
     """
-    total = sum(len(r) for r in ranges)
+    total = len(rows) if rows is not None else sum(len(r) for r in ranges)
     filename, offset = getattr(matrix, "filename", None), getattr(matrix, "offset", None)
-    if filename is None or offset is None or matrix.ndim != 2:
-        return np.asarray(matrix[np.fromiter((i for r in ranges for i in r), np.int64, total)])
+    if filename is None or offset is None or matrix.ndim != 2 or matrix.nbytes <= GATHER_MAX_BYTES:
+        if rows is None:
+            rows = np.fromiter((i for r in ranges for i in r), np.int64, total)
+        return np.asarray(matrix[rows])
     row = matrix.shape[1] * matrix.itemsize
     out = np.empty((total, matrix.shape[1]), matrix.dtype)
     if not out.size:
@@ -197,6 +209,50 @@ class UnitTerms(_Lazy[frozenset[str]]):
 
     def _compute(self, i: int) -> frozenset[str]:
         return frozenset(terms(self._texts[i], self._language))
+
+
+Matcher = Callable[[str], bool]
+
+
+def cue_matchers(taxonomy: Taxonomy, language: Language) -> list[tuple[str, Matcher]]:
+    """Every cue a unit's folded text can match, by name: each topic's and each detail's section cues
+    ("topic:retention", "detail:request_fee"), and each answer form ("answer:duration")."""
+    found: list[tuple[str, Matcher]] = [(f"topic:{t.id}", t.in_section) for t in taxonomy.topics]
+    found += [(f"detail:{t.id}", t.in_section) for t in taxonomy.details]
+    found += [(f"answer:{a.name}", _searcher(a.answer)) for a in language.answer_types]
+    return found
+
+
+def _searcher(pattern: re.Pattern[str]) -> Matcher:
+    return lambda folded: pattern.search(folded) is not None
+
+
+def cue_table(texts: Iterable[str], matchers: list[tuple[str, Matcher]]) -> np.ndarray:
+    """One row a unit text, bit j (little-endian over the row's bytes) set when matcher j matches it.
+
+    Made at build time (`unit_cues.npy`): matching every topic's cues on a unit's text cost ~0.2 ms
+    a unit the first time a question reached it, so a new server's first 100 questions ran engine-only
+    p50 11.4 / p95 34.0 ms at 1,000 sections against 3.4 / 5.2 ms once every unit had been seen."""
+    flags = np.array([[match(fold_key(text)) for _, match in matchers] for text in texts], dtype=bool)
+    return np.packbits(flags.reshape(-1, len(matchers)), axis=1, bitorder="little")
+
+
+class UnitCues(_Lazy[int]):
+    """Each unit's cue bits as one int (see `cue_table`): read from the index's table when it was built
+    with these matchers, else matched on first use."""
+
+    def __init__(self, texts: UnitTexts, matchers: list[tuple[str, Matcher]], table: np.ndarray | None) -> None:
+        super().__init__(len(texts))
+        self._texts = texts
+        self._matchers = matchers
+        # a plain view of the memory map: np.memmap's own indexing cost ~15 us a row (profiled)
+        self._table = None if table is None else np.asarray(table)
+
+    def _compute(self, i: int) -> int:
+        if self._table is not None:
+            return int.from_bytes(self._table[i].tobytes(), "little")
+        folded = fold_key(self._texts[i])
+        return sum(1 << j for j, (_, match) in enumerate(self._matchers) if match(folded))
 
 
 class SectionUnits(_Lazy[list[int]]):

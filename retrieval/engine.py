@@ -36,8 +36,10 @@ from .candidates import (
     EXACT_SECTIONS,
     ListItems,
     SectionUnits,
+    UnitCues,
     UnitTerms,
     UnitTexts,
+    cue_matchers,
     pool,
     read_rows,
 )
@@ -256,8 +258,15 @@ class Engine:
         self.exact_below = EXACT_SECTIONS   # corpora with more sections score a candidate pool
         self._example_topics = np.array(index.example_topics)
         self._topic_ids = sorted(set(index.example_topics))
-        self._unit_topic: dict[int, int] = {}   # unit -> bits of the topics whose cues it matches
-        self._topic_bit = {t.id: n for n, t in enumerate(self.taxonomy.topics)}
+        # The cues each unit matches, from the index when it was built with this taxonomy and language.
+        matchers = cue_matchers(self.taxonomy, self.language)
+        names = tuple(name for name, _ in matchers)
+        recorded = index.manifest.get("language")
+        same = (index.unit_cue_names == names and index.manifest.get("taxonomy") == self.taxonomy.digest
+                and isinstance(recorded, dict) and recorded.get("digest") == self.language.digest)
+        self.unit_cues = UnitCues(self.unit_text, matchers, index.unit_cues if same else None)
+        self._cue_bit = {name: n for n, name in enumerate(names)}
+        self._topic_mask = sum(1 << n for n, name in enumerate(names) if name.startswith("topic:"))
 
     @classmethod
     def open(cls, index_dir: Path, settings: Settings | None = None) -> Engine:
@@ -444,9 +453,9 @@ class Engine:
         chunk_start, chunk_count = _runs(self._chunk_section, ids)
         unit_start, unit_count = _runs(self._unit_section, ids)
         chunks, units = _rows_of(chunk_start, chunk_count), _rows_of(unit_start, unit_count)
-        chunk_cos = np.asarray(read_rows(index.chunk_matrix, _ranges(chunk_start, chunk_count)) @ vector,
+        chunk_cos = np.asarray(read_rows(index.chunk_matrix, _ranges(chunk_start, chunk_count), chunks) @ vector,
                                dtype=np.float32)
-        pool_unit_cos = np.asarray(read_rows(index.unit_matrix, _ranges(unit_start, unit_count)) @ vector,
+        pool_unit_cos = np.asarray(read_rows(index.unit_matrix, _ranges(unit_start, unit_count), units) @ vector,
                                    dtype=np.float32)
         best_chunk, lexical_local = _run_max(chunk_cos, chunk_count), _run_max(chunk_lexical[chunks], chunk_count)
         best_unit = _run_max(pool_unit_cos, unit_count)
@@ -511,8 +520,8 @@ class Engine:
             boost = section_boost[sec]
             if guess.details and s.unit_detail_boost and any(self._unit_on_topic(unit, d) for d in guess.details):
                 boost += s.unit_detail_boost
-            if answer_types and s.answer_type_boost and any(
-                    t.answer.search(fold_key(self.unit_text[unit])) for t in answer_types):
+            if answer_types and s.answer_type_boost and any(self._unit_has(unit, f"answer:{t.name}")
+                                                            for t in answer_types):
                 boost += s.answer_type_boost
             if topic and s.unit_topic_boost and self._unit_on_topic(unit, topic):
                 boost += s.unit_topic_boost
@@ -528,30 +537,16 @@ class Engine:
 
     def _unit_topics(self, unit: int) -> bool:
         """Whether the unit matches any topic's section cues."""
-        return self._unit_topic_bits(unit) != 0
+        return self.unit_cues[unit] & self._topic_mask != 0
 
     def _unit_on_topic(self, unit: int, topic: str) -> bool:
-        """Whether the unit's own words match the topic's section cues."""
-        bit = self._topic_bit.get(topic)
-        if bit is None:   # not a topic (a detail): checked directly, rare
-            found = self.taxonomy.get(topic)
-            return bool(found and found.in_section(fold_key(self.unit_text[unit])))
-        return bool(self._unit_topic_bits(unit) >> bit & 1)
+        """Whether the unit's own words match the section cues of a topic or a detail."""
+        return self._unit_has(unit, f"topic:{topic}") or self._unit_has(unit, f"detail:{topic}")
 
-    def _unit_topic_bits(self, unit: int) -> int:
-        """The topics whose section cues the unit matches, one bit each, computed on first use.
-
-        Lazily, for candidate units only: labelling every unit at load would cost 27 topics per
-        unit, for units most questions never reach. One int a unit, where caching (unit, topic)
-        pairs grew towards units x topics entries in a long-running server; each topic's cues
-        searched as one pattern. Engine-only ask at 1,000 sections (100 new questions, profiled):
-        22 -> 10 ms a question."""
-        bits = self._unit_topic.get(unit)
-        if bits is None:
-            folded = fold_key(self.unit_text[unit])
-            bits = sum(1 << n for n, t in enumerate(self.taxonomy.topics) if t.in_section(folded))
-            self._unit_topic[unit] = bits
-        return bits
+    def _unit_has(self, unit: int, cue: str) -> bool:
+        """Whether the unit matches a named cue (candidates.cue_matchers); False for a name there is not."""
+        bit = self._cue_bit.get(cue)
+        return bit is not None and bool(self.unit_cues[unit] >> bit & 1)
 
 
 def _runs(owners: np.ndarray, sections: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

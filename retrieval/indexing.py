@@ -22,6 +22,7 @@ import faiss
 import numpy as np
 
 from . import threads
+from .candidates import Matcher, cue_matchers, cue_table
 from .chunking import chunk_sections
 from .embeddings import DEFAULT_MODEL, Embedder, get_embedder
 from .language import Language, calibrated_thresholds, default_language
@@ -131,15 +132,54 @@ class EmbeddingCache:
                 job.cancel()
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.stem}.{uuid.uuid4().hex[:8]}.tmp.npz")
-        keys = list(self._used)
-        try:
-            np.savez(tmp, keys=np.array(keys, dtype=str),
-                     vectors=np.vstack([self._used[k] for k in keys]) if keys else np.zeros((0, 1), np.float32))
-            os.replace(tmp, self.path)
-        except OSError:
-            tmp.unlink(missing_ok=True)  # a cache that cannot be written only costs time next build
+        _save_rows(self.path, self._used, np.float32)
+
+
+class CueCache:
+    """Each unit text's cue row (`candidates.cue_table`), keyed by the exact text and kept beside the
+    embedding cache, under a name that changes with the taxonomy and the language: the table is plain
+    Python regular expressions (~0.27 ms a unit), so without it an unchanged rebuild of 10,000 sections
+    took 85 s where it took 30 s before the table existed. Saved like `EmbeddingCache`."""
+
+    def __init__(self, index_dir: Path, matchers: list[tuple[str, Matcher]], taxonomy: Taxonomy,
+                 language: Language) -> None:
+        names = "\0".join(name for name, _ in matchers)
+        name = hashlib.sha256(f"{taxonomy.digest}\0{language.digest}\0{names}".encode()).hexdigest()[:16]
+        self.path = Path(index_dir) / CACHE_DIR / "cues" / f"{name}.npz"
+        self._matchers = matchers
+        width = (len(matchers) + 7) // 8
+        # a row of another width or type (a damaged file) is matched again, never misread
+        self._rows = {k: row for k, row in _read_vectors(self.path).items()
+                      if row.dtype == np.uint8 and row.shape == (width,)}
+        self._used: dict[str, np.ndarray] = {}
+
+    def table(self, texts: list[str]) -> np.ndarray:
+        """The cue table of `texts`, each distinct text not cached matched once."""
+        keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+        first = {k: n for n, k in reversed(list(enumerate(keys))) if k not in self._rows}
+        if first:
+            new = cue_table([texts[n] for n in first.values()], self._matchers)
+            self._rows.update(zip(first, new, strict=True))
+        width = (len(self._matchers) + 7) // 8
+        rows = [self._rows[k] for k in keys]
+        self._used.update(zip(keys, rows, strict=True))
+        return np.vstack(rows).astype(np.uint8) if rows else np.zeros((0, width), np.uint8)
+
+    def save(self) -> None:
+        _save_rows(self.path, self._used, np.uint8)
+
+
+def _save_rows(path: Path, used: dict[str, np.ndarray], dtype: type) -> None:
+    """Only the rows this build used, through a temporary file and one atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp.npz")
+    keys = list(used)
+    try:
+        np.savez(tmp, keys=np.array(keys, dtype=str),
+                 vectors=np.vstack([used[k] for k in keys]) if keys else np.zeros((0, 1), dtype))
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a cache that cannot be written only costs time next build
 
 
 def _read_vectors(path: Path) -> dict[str, np.ndarray]:
@@ -165,20 +205,29 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
     pages = load_corpus(corpus_dir)
     sections, chunks, units = chunk_sections(pages, language=language)
     embedder = get_embedder(model)
+    unit_texts = [u.text_in(sections[u.section].text) for u in units]
+    matchers = cue_matchers(taxonomy, language)
 
     cache = EmbeddingCache(index_dir, embedder.name, seed=seed_path(language, embedder.name))
+    cue_cache = CueCache(index_dir, matchers, taxonomy, language)
     example_texts, example_topics = taxonomy.examples()
     labelled: list[list[Section]] = []
+    cues: list[np.ndarray] = []
+
+    def meanwhile() -> None:
+        labelled.append(label_sections(pages, sections, taxonomy))
+        cues.append(cue_cache.table(unit_texts))
+
     with threads.for_build(), embedding_pool(embedder) as pool:
-        # Topic labels need no vector (nor change a text): found while the pool's threads run the
-        # model (0.4 s of the 240-section benchmark build, before the model started). Started only
+        # Topic labels and unit cues need no vector (nor change a text): found while the pool's threads
+        # run the model (0.4 s of the 240-section benchmark build, before the model started). Started only
         # once the batches are queued: a thread labelling beside the queueing slowed it by 0.2 s (GIL).
         chunk_vectors, unit_vectors, title_vectors, example_vectors = cache.embed_many(embedder, [
             ([model_text(c.embed_text) for c in chunks], "passage", "fragmente"),
-            ([model_text(u.text_in(sections[u.section].text)) for u in units], "passage", "propoziții"),
+            ([model_text(t) for t in unit_texts], "passage", "propoziții"),
             ([model_text(s.title) for s in sections], "query", "titluri"),
             ([model_text(t) for t in example_texts], "query", "exemple de întrebări"),
-        ], progress, pool, meanwhile=lambda: labelled.append(label_sections(pages, sections, taxonomy)))
+        ], progress, pool, meanwhile=meanwhile)
     sections = labelled[0]
     # BM25 sees the section's own headings but not the page title: a page title
     # ("Partajarea datelor") would match every chunk of its page equally and
@@ -188,6 +237,7 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
     metadata = {
         "example_topics": example_topics,
         "covered_topics": sorted({t for s in sections for t in s.topics}),
+        "unit_cues": [name for name, _ in matchers],
         "pages": {p.source: {"title": p.title, "url": p.url, "contact": p.contact} for p in pages},
     }
     files: dict[str, Callable[[Path], None]] = {
@@ -198,6 +248,7 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
         "units.jsonl": lambda path: write_records(path, (u.to_json() for u in units)),
         "chunk_section.npy": lambda path: np.save(path, np.array([c.section for c in chunks], np.int32)),
         "unit_section.npy": lambda path: np.save(path, np.array([u.section for u in units], np.int32)),
+        "unit_cues.npy": lambda path: np.save(path, cues[0], allow_pickle=False),
         "chunks.npy": lambda path: np.save(path, _rows(chunk_vectors, embedder.dim), allow_pickle=False),
         "units.npy": lambda path: np.save(path, _rows(unit_vectors, embedder.dim), allow_pickle=False),
         "examples.npy": lambda path: np.save(path, example_vectors, allow_pickle=False),
@@ -226,6 +277,7 @@ def build_index(corpus_dir: Path, index_dir: Path, model: str = DEFAULT_MODEL, p
     }
     publish(index_dir, manifest)
     cache.save()   # after publishing: the pending generation is published without waiting for the cache
+    cue_cache.save()
     plain: dict[str, Any] = json.loads(json.dumps(manifest))  # as read_manifest would return it
     return plain
 

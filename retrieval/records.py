@@ -38,7 +38,8 @@ class Records(Sequence[T], Generic[T]):
     """A read-only list of records backed by a JSON-lines file: `records[i]` parses line i once."""
 
     def __init__(self, path: Path, make: Callable[[dict[str, Any]], T]) -> None:
-        self._offsets = np.load(offsets_path(path), mmap_mode="r", allow_pickle=False)
+        # a plain view of the memory map: np.memmap's own indexing cost ~15 us a record (profiled)
+        self._offsets = np.asarray(np.load(offsets_path(path), mmap_mode="r", allow_pickle=False))
         if self._offsets.ndim != 1 or len(self._offsets) < 1:
             raise ValueError(f"{path.name}: bad offsets")
         with open(path, "rb") as handle:

@@ -66,8 +66,12 @@ from .topics import load_taxonomy
 # 5: + per-file checksums in the manifest (issue 10), section title vectors
 # 6: + titles.sq beside chunks.hnsw (a format-5 large index would pool without its titles)
 # 7: chunks.sq (4-bit scan, both ends of the cosine range) replaces chunks.hnsw (see scan_index)
-FORMAT_VERSION = 7
-ANN_MIN_CHUNKS = 50_000  # from here a chunk search scans 4-bit codes instead of every vector (bench/scale.py)
+# 8: + unit_cues.npy, the topic, detail and answer-form cues each unit matches (candidates.cue_table)
+FORMAT_VERSION = 8
+# From here a chunk search scans 4-bit codes instead of every vector (bench/scale.py). 50,000 until
+# round 7: at 10,000 sections (18,498 chunks) the scan took engine-only ask from 8.6 / 9.6 to
+# 5.3 / 6.2 ms p50 / p95, top-1 = exhaustive 0.995 both ways (200 questions)
+ANN_MIN_CHUNKS = 10_000
 PQ_MIN = 1_000           # from here chunks.sq and titles.sq are 4-bit PQ fast scans; below, exact flat
 FULL_CHECK_MAX_SECTIONS = 2_000  # below this every record is checked at load; above, ids by array only
 MANIFEST = "manifest.json"
@@ -94,6 +98,8 @@ class LoadedIndex:
     covered_topics: frozenset[str] = frozenset()   # topics some section is labelled with
     chunk_scan: faiss.Index | None = None  # chunk_matrix in 4 bits to scan, large corpora only, else None (exact)
     title_scan: faiss.Index | None = None  # title_matrix in 4 bits to scan, present exactly when chunk_scan is
+    unit_cues: np.ndarray | None = None    # memory-mapped uint8 bits, one row a unit (candidates.cue_table) ...
+    unit_cue_names: tuple[str, ...] = ()   # ... and the cue each bit stands for
 
     @property
     def chunk_vectors(self) -> faiss.Index:
@@ -279,13 +285,16 @@ def load_index(index_dir: Path) -> LoadedIndex:
         pages = {str(k): {str(a): str(b) for a, b in v.items()} for k, v in metadata["pages"].items()}
         lexical = LexicalIndex.load(folder / "bm25", load_language(str(manifest["language"]["code"])), mmap=True)
         chunk_scan, title_scan = _read_faiss(folder / "chunks.sq"), _read_faiss(folder / "titles.sq")
+        unit_cues = _mapped(folder / "unit_cues.npy", np.uint8, 2)
+        cue_names = tuple(str(n) for n in metadata["unit_cues"])
     except Exception as exc:  # faiss, numpy and json each raise their own types for a damaged file
         raise BrokenIndexError(f"Indexul din {index_dir} este deteriorat ({type(exc).__name__})") from None
     counts = (len(chunk_matrix), len(unit_matrix), lexical.size, chunk_matrix.shape[1], len(example_matrix),
               len(chunk_section), len(unit_section), chunk_scan.ntotal if chunk_scan is not None else len(chunks),
-              title_scan.ntotal if title_scan is not None else len(sections), chunk_scan is None)
+              title_scan.ntotal if title_scan is not None else len(sections), chunk_scan is None, unit_cues.shape)
     if counts != (len(chunks), len(units), len(chunks), manifest.get("dimension"), len(example_topics),
-                  len(chunks), len(units), len(chunks), len(sections), title_scan is None):
+                  len(chunks), len(units), len(chunks), len(sections), title_scan is None,
+                  (len(units), (len(cue_names) + 7) // 8)):
         raise BrokenIndexError(f"Indexul din {index_dir} este incomplet")
     disagreement = _disagreement(sections, chunks, units, chunk_section, unit_section, unit_matrix,
                                  example_matrix, title_matrix, lexical)
@@ -293,7 +302,7 @@ def load_index(index_dir: Path) -> LoadedIndex:
         raise BrokenIndexError(f"Indexul din {index_dir} este deteriorat ({disagreement})")
     return LoadedIndex(manifest, sections, chunks, units, chunk_matrix, unit_matrix, lexical,
                        example_matrix, example_topics, pages, title_matrix, chunk_section, unit_section, covered,
-                       chunk_scan, title_scan)
+                       chunk_scan, title_scan, unit_cues, cue_names)
 
 
 def _read_faiss(path: Path) -> faiss.Index | None:

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 import retrieval
-from conftest import build_fake
-from retrieval.candidates import ListItems, SectionUnits, UnitTexts
+import retrieval.candidates
+from conftest import SHARED_POLICIES, build_fake
+from retrieval.candidates import ListItems, SectionUnits, UnitCues, UnitTexts, cue_matchers
 from retrieval.chunking import chunk_sections
 from retrieval.engine import MAX_HITS, Engine
 from retrieval.indexing import CACHE_DIR
@@ -135,6 +136,72 @@ def test_lazy_unit_views_equal_the_lists_built_eagerly(fake_index):
             eager_items.setdefault(unit.intro, []).append(i)
     assert [by_section[s] for s in range(len(index.sections))] == eager_sections
     assert {u: items.get(u) for u in range(len(index.units)) if items.get(u)} == eager_items
+
+
+def assert_stored_cues_are_matched_ones(folder: Path, embedder) -> Engine:
+    index = load_index(folder)
+    engine = Engine(index, embedder)
+    assert index.unit_cues is not None and engine.unit_cues._table is not None
+    matched = UnitCues(engine.unit_text, cue_matchers(engine.taxonomy, engine.language), None)
+    stored = [engine.unit_cues[u] for u in range(len(index.units))]
+    assert stored == [matched[u] for u in range(len(index.units))]
+    assert sum(bits != 0 for bits in stored) > len(stored) / 10, "many units match some cue"
+    return engine
+
+
+def test_the_cues_stored_at_build_are_those_a_question_would_match(fake_embedder, fake_index, tmp_path):
+    """unit_cues.npy (format 8) holds, for every unit of real pages, exactly the topic, detail and
+    answer-form cues matching its text finds; an engine given another taxonomy matches them itself."""
+    from dataclasses import replace
+
+    from retrieval.topics import load_taxonomy
+
+    real = tmp_path / "sintezaur"
+    build_fake(SHARED_POLICIES / "sintezaur", real)
+    assert_stored_cues_are_matched_ones(fake_index, fake_embedder)
+    engine = assert_stored_cues_are_matched_ones(real, fake_embedder)
+    names = engine.index.unit_cue_names
+    assert any(n.startswith("topic:") for n in names) and any(n.startswith("detail:") for n in names)
+    assert any(n.startswith("answer:") for n in names)
+    taxonomy = load_taxonomy()
+    other = Engine(load_index(real), fake_embedder, taxonomy=replace(taxonomy, topics=taxonomy.topics[1:],
+                                                                      digest="another taxonomy"))
+    assert other.unit_cues._table is None, "cues of another taxonomy are matched, never read by position"
+    for topic in [t.id for t in taxonomy.topics[1:]] + [d.id for d in taxonomy.details]:
+        assert [other._unit_on_topic(u, topic) for u in range(len(engine.index.units))] == [
+            engine._unit_on_topic(u, topic) for u in range(len(engine.index.units))], topic
+
+
+def test_a_rebuild_matches_the_cues_of_changed_texts_only(fake_embedder, corpus_copy, tmp_path, monkeypatch):
+    """The cue rows are cached by exact text beside the vectors: an unchanged rebuild matches nothing
+    again, an edited page only its new texts, a damaged cue cache is matched afresh."""
+    import retrieval.indexing
+
+    matched: list[int] = []
+    real_table = retrieval.indexing.cue_table
+
+    def counting(texts, matchers):
+        matched.append(len(texts))
+        return real_table(texts, matchers)
+
+    monkeypatch.setattr(retrieval.indexing, "cue_table", counting)
+    index = tmp_path / "index"
+    build_fake(corpus_copy, index)
+    assert len(matched) == 1 and matched[0] > 20
+    build_fake(corpus_copy, index)
+    assert len(matched) == 1, "an unchanged rebuild matches nothing again"
+    page = sorted(corpus_copy.glob("*.md"))[0]
+    page.write_text(page.read_text(encoding="utf-8") + "\n\nPăstrăm datele 30 de zile, apoi le ștergem.\n",
+                    encoding="utf-8")
+    build_fake(corpus_copy, index)
+    assert len(matched) == 2 and 1 <= matched[1] <= 3, matched
+    assert_stored_cues_are_matched_ones(index, fake_embedder)
+    for cache in (index / CACHE_DIR / "cues").glob("*.npz"):
+        cache.write_bytes(b"not a zip")
+    page.write_text(page.read_text(encoding="utf-8") + "\nCopiii sub 16 ani nu pot crea un cont.\n", encoding="utf-8")
+    build_fake(corpus_copy, index)
+    assert len(matched) == 3 and matched[2] > 20, "a damaged cache is matched again"
+    assert_stored_cues_are_matched_ones(index, fake_embedder)
 
 
 @pytest.fixture
@@ -288,7 +355,7 @@ def test_the_pools_top_k_is_exact_with_or_without_its_threshold():
             assert np.array_equal(np.sort(scores[found]), np.sort(scores)[::-1][:len(found)][::-1])
 
 
-def test_rows_read_from_the_file_equal_the_memory_maps_rows(tmp_path):
+def test_rows_read_from_the_file_equal_the_memory_maps_rows(tmp_path, monkeypatch):
     """read_rows (preadv into one array, issue 12) and the engine's runs of rows: the rows of the given
     sections, in order, and the maximum of each section's run (0 for a section without rows)."""
     from retrieval.candidates import read_rows
@@ -303,8 +370,12 @@ def test_rows_read_from_the_file_equal_the_memory_maps_rows(tmp_path):
     rows = _rows_of(start, count)
     assert rows.tolist() == [i for s in sections for i in np.flatnonzero(owners == s)]
     ranges = _ranges(start, count)
-    assert np.array_equal(read_rows(mapped, ranges), matrix[rows])
+    assert np.array_equal(read_rows(mapped, ranges), matrix[rows]), "a small map is indexed"
+    assert np.array_equal(read_rows(mapped, ranges, rows), matrix[rows])
     assert np.array_equal(read_rows(matrix, ranges), matrix[rows]), "an in-memory matrix is indexed"
+    monkeypatch.setattr(retrieval.candidates, "GATHER_MAX_BYTES", 0)   # a large one is read with preadv
+    assert np.array_equal(read_rows(mapped, ranges), matrix[rows])
+    assert np.array_equal(read_rows(mapped, ranges, rows), matrix[rows])
     values = matrix[rows, 0] * np.where(np.arange(len(rows)) % 2, 1, -1)
     expected = [max((float(values[i]) for i, r in enumerate(rows) if owners[r] == s), default=0.0) for s in sections]
     assert _run_max(values, count).tolist() == expected
