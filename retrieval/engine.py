@@ -415,7 +415,7 @@ class Engine:
             # 100,000 sections: 0.985 drawing from the whole ranking, 0.99 without topic candidates)
             candidates = candidates + [sec for sec in order[len(candidates):TOPIC_RANKS]
                                        if guess.topic in index.sections[sec].topics][:s.topic_candidates]
-        answer_types = self.language.answer_types_asked(folded)
+        answer_types = tuple(t for t in self.language.answer_types_asked(folded) if guess.topic not in t.unless)
         query_words = word_keys(lexical_text, self.language, s.synonyms)
         factors = None
         if s.condition_weight != 1.0:

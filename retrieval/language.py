@@ -43,6 +43,7 @@ class AnswerType:
     answer: re.Pattern[str]
     topic: str = ""            # the topic this form belongs to, preferred ...
     over: tuple[str, ...] = ()  # ... over these topics when a question cues it with one of them
+    unless: tuple[str, ...] = ()  # not looked for when the question is about one of these topics
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,8 @@ def load_language(code: str = DEFAULT_LANGUAGE) -> Language:
                             hashlib.sha256(raw).hexdigest(),
                             tuple(AnswerType(str(t["name"]), str(t.get("label") or t["name"]),
                                              re.compile(str(t["question"])), re.compile(str(t["answer"])),
-                                             str(t.get("topic") or ""), tuple(str(o) for o in t.get("over") or ()))
+                                             str(t.get("topic") or ""), tuple(str(o) for o in t.get("over") or ()),
+                                             tuple(str(o) for o in t.get("unless") or ()))
                                   for t in data.get("answer_types") or ()),
                             tuple(tuple(fold(str(w)) for w in group) for group in data.get("synonyms") or ()),
                             re.compile(str(data["conditional_clause"])) if data.get("conditional_clause") else None,

@@ -38,6 +38,8 @@ from retrieval.text import fold_key
     ("purpose", "Cum folosiți datele mele?", False),   # "how": the overview section answers, not a clause
     ("purpose", "De ce folosiți informațiile mele?", False),   # only "my data": the overview again
     ("purpose", "ce faceti cu datele mele cand dau o comanda?", True),
+    ("purpose", "De ce îmi salvează site-ul vostru fișiere mici în browser când intru pe el?", True),
+    ("purpose", "de ce puneti cookie-uri pe calculatorul meu?", True),
     ("legal_basis", "pe ce temei legal puneti cookie-uri?", True),
     ("legal_basis", "Pe ce bază legală îmi prelucrați datele?", True),
     ("legal_basis", "În baza cărui regulament este făcută această informare?", False),   # a law, not a legal basis
@@ -117,6 +119,20 @@ def test_what_follows_a_refusal_leads_the_answer_to_a_what_if_i_dont_question(fa
     # Without the boost a line with more of the question's words comes first: the test can fail.
     plain = Engine.open(tmp_path / "i", replace(boosted.settings, answer_type_boost=0.0))
     assert not plain.unit_text[plain.retrieve(question).hits[0].best_unit].startswith("Dacă nu ne furnizați")
+
+
+def test_a_complaint_question_does_not_look_for_the_organisations_own_address(fake_engine):
+    """`unless: [complaint]` on the contact form: "… o reclamație la o autoritate …, unde mă pot adresa?"
+    wants the supervisory authority, which the contact form leaves out; it led with the association's
+    e-mail (asmi-caravana-f6-03)."""
+    complaint = ("Vreau să fac o reclamație la o autoritate pentru felul în care mi-ați folosit datele, "
+                 "unde mă pot adresa?")
+    contact = "Am o întrebare despre datele mele, unde mă pot adresa?"
+    for question in (complaint, contact):
+        assert "contact" in [t.name for t in default_language().answer_types_asked(fold_key(question))]
+    assert fake_engine.retrieve(complaint).evidence.topic.topic == "complaint"
+    assert fake_engine.retrieve(complaint).evidence.answer_types == ()
+    assert fake_engine.retrieve(contact).evidence.answer_types == ("o adresă, un e-mail sau un telefon",)
 
 
 def test_keeping_a_message_after_the_answer_is_not_a_question_about_answer_times():

@@ -282,6 +282,12 @@ def test_a_topic_the_policy_lacks_altogether_is_said_before_its_detail(fake_engi
     ("Persoanele împuternicite care primesc adresa mea de e-mail o transferă în afara Uniunii Europene?",
      {"sharing", "international_transfer"}),
     ("Livrați coletele și în afara Uniunii Europene?", set()),   # a parcel, not personal data
+    # eval/fresh6 (measured once blind, then read)
+    ("Folositi programe care imi analizeaza automat datele din contul de profesor, sau se uita si un om la ele?",
+     {"automated_decisions"}),
+    ("M-am răzgândit și nu mai vreau să-mi folosiți datele, cum îmi anulez consimțământul?",
+     {"objection", "consent_withdrawal"}),
+    ("Datele colectate automat de site sunt cookie-uri?", {"cookies"}),   # collected, not decided, automatically
 ])
 def test_cue_patterns_name_these_topics(question, cued):
     folded = fold_key(question)
@@ -311,6 +317,20 @@ def test_a_narrower_topic_wins_over_the_broader_one_it_names(fake_engine):
     fake_engine.taxonomy = replace(taxonomy, topics=tuple(replace(t, over=()) for t in taxonomy.topics))
     try:   # without `over`: the test can fail
         assert {fake_engine.classify(q, sharing).topic for q in questions} == {"sharing"}
+    finally:
+        fake_engine.taxonomy = taxonomy
+
+
+def test_withdrawing_a_consent_wins_over_objecting(fake_engine):
+    """`over` in topics.yaml: taking back a consent is an objection too; a question cueing both asks how
+    to withdraw it (asmi-caravana-f6-04 quoted the legitimate-interest line)."""
+    question = "M-am răzgândit și nu mai vreau să-mi folosiți datele, cum îmi anulez consimțământul?"
+    objection = fake_engine.index.example_matrix[list(fake_engine._example_topics).index("objection")]
+    assert fake_engine.classify(question, objection).topic == "consent_withdrawal"
+    taxonomy = fake_engine.taxonomy
+    fake_engine.taxonomy = replace(taxonomy, topics=tuple(replace(t, over=()) for t in taxonomy.topics))
+    try:   # without `over` the nearest examples decide: the test can fail
+        assert fake_engine.classify(question, objection).topic == "objection"
     finally:
         fake_engine.taxonomy = taxonomy
 
