@@ -83,6 +83,9 @@ def test_off_topic_cues_need_a_question_without_personal_data():
     assert taxonomy.asks_offtopic(fold_key("Cât costă platforma pentru o școală?"))
     assert not taxonomy.asks_offtopic(fold_key("spuneți-mi ce date colectați"))
     assert not taxonomy.asks_offtopic(fold_key("cât costă o copie a datelor mele?"))
+    assert taxonomy.asks_offtopic(fold_key("Când vine caravana AS-MI în liceul meu din Brașov?"))   # fresh6
+    assert taxonomy.asks_offtopic(fold_key("la ce ora se deschide ghiseul de taxe?"))
+    assert not taxonomy.asks_offtopic(fold_key("Când îmi ștergeți datele după ce închid contul?"))
     texts, labels = taxonomy.examples()
     assert not [t for t, label in zip(texts, labels, strict=True)
                 if label != OFFTOPIC and taxonomy.asks_offtopic(fold_key(t))]
@@ -288,6 +291,8 @@ def test_a_topic_the_policy_lacks_altogether_is_said_before_its_detail(fake_engi
     ("M-am răzgândit și nu mai vreau să-mi folosiți datele, cum îmi anulez consimțământul?",
      {"objection", "consent_withdrawal"}),
     ("Datele colectate automat de site sunt cookie-uri?", {"cookies"}),   # collected, not decided, automatically
+    ("poate orice voluntar sa-mi vada nr de telefon?", {"sharing"}),
+    ("Pot sa-mi vad datele?", set()),   # I see my own data: not someone else
 ])
 def test_cue_patterns_name_these_topics(question, cued):
     folded = fold_key(question)
