@@ -40,6 +40,10 @@ from retrieval.text import fold_key
     ("purpose", "ce faceti cu datele mele cand dau o comanda?", True),
     ("purpose", "De ce îmi salvează site-ul vostru fișiere mici în browser când intru pe el?", True),
     ("purpose", "de ce puneti cookie-uri pe calculatorul meu?", True),
+    ("practice", "Ce fel de cookie-uri pune site-ul primăriei?", True),
+    ("practice", "ce cookie-uri folositi?", True),
+    ("practice", "ce furnizori de hosting folosiți", False),   # a list of names answers it
+    ("practice", "Ce sunt cookie-urile?", False),
     ("legal_basis", "pe ce temei legal puneti cookie-uri?", True),
     ("legal_basis", "Pe ce bază legală îmi prelucrați datele?", True),
     ("legal_basis", "În baza cărui regulament este făcută această informare?", False),   # a law, not a legal basis
@@ -77,6 +81,9 @@ def test_a_question_asks_for_the_form_of_its_answer(kind, question, asked):
     ("consequence", "Fără aceste date nu vom putea încheia contractul.", True),
     ("consequence", "Refuzul poate face imposibilă înscrierea.", True),
     ("consequence", "Vă vom răspunde în cel mult 30 de zile.", False),
+    ("practice", "Noi utilizăm doar cookie-uri specifice de sesiune.", True),
+    ("practice", "Cookie-urile pot fi folosite de serverul site-ului web.", False),
+    ("practice", "În Chrome, puteți șterge cookie-urile din setări.", False),
 ])
 def test_the_form_of_an_answer_is_recognised_in_a_unit(kind, unit, has):
     answer_type = next(t for t in default_language().answer_types if t.name == kind)
@@ -119,6 +126,21 @@ def test_what_follows_a_refusal_leads_the_answer_to_a_what_if_i_dont_question(fa
     # Without the boost a line with more of the question's words comes first: the test can fail.
     plain = Engine.open(tmp_path / "i", replace(boosted.settings, answer_type_boost=0.0))
     assert not plain.unit_text[plain.retrieve(question).hits[0].best_unit].startswith("Dacă nu ne furnizați")
+
+
+def test_what_the_organisation_does_leads_the_answer_to_a_which_cookies_question(fake_embedder, tmp_path):
+    build_fake(one_page(tmp_path / "c", (
+        "# Despre cookie-uri\nCookie-urile site-ului pot fi persistente sau de sesiune, iar site-ul le pune "
+        "în browser.\nNoi utilizăm doar cookie-uri de sesiune.\n"
+        "Puteți șterge cookie-urile din setările browserului.\n")), tmp_path / "i")
+    question = "Ce fel de cookie-uri pune site-ul?"
+    boosted = Engine.open(tmp_path / "i")
+    got = boosted.retrieve(question)
+    assert boosted.unit_text[got.hits[0].best_unit] == "Noi utilizăm doar cookie-uri de sesiune."
+    assert got.evidence.answer_types == ("ce face organizația",)
+    # Without the boost the line with more of the question's words comes first: the test can fail.
+    plain = Engine.open(tmp_path / "i", replace(boosted.settings, answer_type_boost=0.0))
+    assert plain.unit_text[plain.retrieve(question).hits[0].best_unit].startswith("Cookie-urile site-ului")
 
 
 def test_a_complaint_question_does_not_look_for_the_organisations_own_address(fake_engine):
