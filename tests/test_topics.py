@@ -326,6 +326,18 @@ def test_a_narrower_topic_wins_over_the_broader_one_it_names(fake_engine):
         fake_engine.taxonomy = taxonomy
 
 
+@pytest.mark.parametrize("text, labelled", [
+    ("Nu folosim cookies de profilare publicitară.", False),   # a cookie, not a decision about a person
+    ("Nu folosim cookie-uri de profilare.", False),
+    ("Nu facem profilare și nu luăm decizii automate.", True),
+    ("Datele pot fi folosite pentru profilare în scop de marketing.", True),
+])
+def test_profiling_cookies_do_not_cover_automated_decisions(text, labelled):
+    """sintezaur-19 and sintezaur-f6-07 (decisions by an algorithm) were answered from "Nu folosim cookies de
+    profilare publicitară", as if the policy said something of automated decisions."""
+    assert load_taxonomy().get("automated_decisions").in_section(fold_key(text)) is labelled
+
+
 def test_withdrawing_a_consent_wins_over_objecting(fake_engine):
     """`over` in topics.yaml: taking back a consent is an objection too; a question cueing both asks how
     to withdraw it (asmi-caravana-f6-04 quoted the legitimate-interest line)."""
