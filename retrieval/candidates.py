@@ -54,24 +54,21 @@ def spans(owners: np.ndarray, sections: np.ndarray) -> list[range]:
     return [range(int(a), int(b)) for a, b in zip(lo, hi, strict=True)]
 
 
-def read_rows(matrix: np.ndarray, ranges: list[range], rows: np.ndarray | None = None) -> np.ndarray:
-    """The rows in `ranges` of a (memory-mapped) matrix, read with `os.pread`.
+def read_rows(matrix: np.ndarray, start: np.ndarray, count: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Rows of a (memory-mapped) matrix: the runs of `count` rows from each `start`, which are `rows`.
 
-    `rows`, when given, are the same rows as one array. Indexing the memory map would map ~64 KB
-    around each row touched (the kernel's fault-around, which MADV_RANDOM does not stop): at 100,000
-    sections the anchors alone mapped 1.1 GB of units.npy into the process on the first question.
-    Read, they cost only their own bytes.
-    A matrix of at most GATHER_MAX_BYTES is indexed all the same: the whole of it mapped is little,
-    and one gather beats a system call a range (a 10,000-section pool's rows 4.9 -> 1.8 ms p50).
+    A matrix of at most GATHER_MAX_BYTES is indexed by `rows`: the whole of it mapped is little,
+    and one gather beats a system call a run (a 10,000-section pool's rows 4.9 -> 1.8 ms p50).
+    A larger one is read run by run with `os.preadv`: indexing the memory map would map ~64 KB
+    around each row touched (the kernel's fault-around, which MADV_RANDOM does not stop): at
+    100,000 sections the anchors alone mapped 1.1 GB of units.npy into the process on the first
+    question. Read, they cost only their own bytes.
     """
-    total = len(rows) if rows is not None else sum(len(r) for r in ranges)
     filename, offset = getattr(matrix, "filename", None), getattr(matrix, "offset", None)
     if filename is None or offset is None or matrix.ndim != 2 or matrix.nbytes <= GATHER_MAX_BYTES:
-        if rows is None:
-            rows = np.fromiter((i for r in ranges for i in r), np.int64, total)
         return np.asarray(matrix[rows])
     row = matrix.shape[1] * matrix.itemsize
-    out = np.empty((total, matrix.shape[1]), matrix.dtype)
+    out = np.empty((len(rows), matrix.shape[1]), matrix.dtype)
     if not out.size:
         return out
     # Straight into `out` (preadv), not a bytes object copied over: 2.5 against 4.1 us a range
@@ -79,9 +76,9 @@ def read_rows(matrix: np.ndarray, ranges: list[range], rows: np.ndarray | None =
     view, done = out.data.cast("B"), 0
     with open(filename, "rb", buffering=0) as handle:
         fd = handle.fileno()
-        for r in ranges:
-            size = len(r) * row
-            if size and os.preadv(fd, [view[done:done + size]], offset + r.start * row) != size:
+        for first, n in zip(start.tolist(), count.tolist(), strict=True):
+            size = n * row
+            if size and os.preadv(fd, [view[done:done + size]], offset + first * row) != size:
                 raise OSError(f"{filename}: short read")
             done += size
     return out

@@ -258,6 +258,10 @@ class Engine:
         self.exact_below = EXACT_SECTIONS   # corpora with more sections score a candidate pool
         self._example_topics = np.array(index.example_topics)
         self._topic_ids = sorted(set(index.example_topics))
+        # The examples grouped by topic (sorted ids, as _topic_ids): each topic's best example cosine is
+        # one reduction, where a mask a topic cost ~0.3 ms a question.
+        self._example_order = np.argsort(self._example_topics, kind="stable")
+        self._topic_starts = np.searchsorted(self._example_topics[self._example_order], self._topic_ids)
         # The cues each unit matches, from the index when it was built with this taxonomy and language.
         matchers = cue_matchers(self.taxonomy, self.language)
         names = tuple(name for name, _ in matchers)
@@ -305,7 +309,9 @@ class Engine:
         """The question's topic: a cue pattern if one matches, else the nearest topic by examples;
         a covered topic gives way to a detail of it the policy lacks."""
         sims = self.index.example_matrix @ vector if len(self.index.example_matrix) else np.zeros(0)
-        per_topic = {t: float(sims[self._example_topics == t].max()) for t in self._topic_ids}
+        tops: list[float] = (np.maximum.reduceat(sims[self._example_order], self._topic_starts).tolist()
+                             if self._topic_ids else [])
+        per_topic = dict(zip(self._topic_ids, tops, strict=True))
         ranked = sorted(per_topic.items(), key=lambda kv: -kv[1])
         folded = fold_key(text)
         nearest_offtopic = bool(ranked) and ranked[0][0] == OFFTOPIC
@@ -453,9 +459,9 @@ class Engine:
         chunk_start, chunk_count = _runs(self._chunk_section, ids)
         unit_start, unit_count = _runs(self._unit_section, ids)
         chunks, units = _rows_of(chunk_start, chunk_count), _rows_of(unit_start, unit_count)
-        chunk_cos = np.asarray(read_rows(index.chunk_matrix, _ranges(chunk_start, chunk_count), chunks) @ vector,
+        chunk_cos = np.asarray(read_rows(index.chunk_matrix, chunk_start, chunk_count, chunks) @ vector,
                                dtype=np.float32)
-        pool_unit_cos = np.asarray(read_rows(index.unit_matrix, _ranges(unit_start, unit_count), units) @ vector,
+        pool_unit_cos = np.asarray(read_rows(index.unit_matrix, unit_start, unit_count, units) @ vector,
                                    dtype=np.float32)
         best_chunk, lexical_local = _run_max(chunk_cos, chunk_count), _run_max(chunk_lexical[chunks], chunk_count)
         best_unit = _run_max(pool_unit_cos, unit_count)
@@ -555,13 +561,9 @@ def _runs(owners: np.ndarray, sections: np.ndarray) -> tuple[np.ndarray, np.ndar
     return start, np.searchsorted(owners, sections, side="right") - start
 
 
-def _ranges(start: np.ndarray, count: np.ndarray) -> list[range]:
-    return [range(a, a + n) for a, n in zip(start.tolist(), count.tolist(), strict=True)]
-
-
 def _rows_of(start: np.ndarray, count: np.ndarray) -> np.ndarray:
     """Every row of the given runs, in order, as one array (a generator over ranges took 0.38 ms for the
-    4,500 unit rows of 600 sections, this and `_ranges` 0.11 ms)."""
+    4,500 unit rows of 600 sections, this and a list of ranges 0.11 ms)."""
     ends = np.cumsum(count)
     rows: np.ndarray = np.arange(int(ends[-1]) if len(ends) else 0, dtype=np.int64) + np.repeat(
         start - (ends - count), count)

@@ -359,7 +359,7 @@ def test_rows_read_from_the_file_equal_the_memory_maps_rows(tmp_path, monkeypatc
     """read_rows (preadv into one array, issue 12) and the engine's runs of rows: the rows of the given
     sections, in order, and the maximum of each section's run (0 for a section without rows)."""
     from retrieval.candidates import read_rows
-    from retrieval.engine import _ranges, _rows_of, _run_max, _runs
+    from retrieval.engine import _rows_of, _run_max, _runs
 
     matrix = np.arange(40 * 6, dtype=np.float32).reshape(40, 6)
     np.save(tmp_path / "m.npy", matrix)
@@ -369,18 +369,15 @@ def test_rows_read_from_the_file_equal_the_memory_maps_rows(tmp_path, monkeypatc
     start, count = _runs(owners, sections)
     rows = _rows_of(start, count)
     assert rows.tolist() == [i for s in sections for i in np.flatnonzero(owners == s)]
-    ranges = _ranges(start, count)
-    assert np.array_equal(read_rows(mapped, ranges), matrix[rows]), "a small map is indexed"
-    assert np.array_equal(read_rows(mapped, ranges, rows), matrix[rows])
-    assert np.array_equal(read_rows(matrix, ranges), matrix[rows]), "an in-memory matrix is indexed"
+    assert np.array_equal(read_rows(mapped, start, count, rows), matrix[rows]), "a small map is indexed"
+    assert np.array_equal(read_rows(matrix, start, count, rows), matrix[rows]), "an in-memory matrix is indexed"
     monkeypatch.setattr(retrieval.candidates, "GATHER_MAX_BYTES", 0)   # a large one is read with preadv
-    assert np.array_equal(read_rows(mapped, ranges), matrix[rows])
-    assert np.array_equal(read_rows(mapped, ranges, rows), matrix[rows])
+    assert np.array_equal(read_rows(mapped, start, count, rows), matrix[rows])
     values = matrix[rows, 0] * np.where(np.arange(len(rows)) % 2, 1, -1)
     expected = [max((float(values[i]) for i, r in enumerate(rows) if owners[r] == s), default=0.0) for s in sections]
     assert _run_max(values, count).tolist() == expected
     empty = np.zeros(0, np.int64)
-    assert read_rows(mapped, []).shape == (0, 6) and _rows_of(empty, empty).shape == (0,)
+    assert read_rows(mapped, empty, empty, empty).shape == (0, 6) and _rows_of(empty, empty).shape == (0,)
 
 
 def test_the_4_bit_chunk_scan_finds_both_ends_of_the_cosines():
