@@ -9,11 +9,13 @@ Layout of `index/`:
     gen-<id>/metadata.json pages, covered topics, taxonomy example topics (small JSON)
     gen-<id>/{sections,chunks,units}.jsonl  one record a line, + `.offsets.npy`, read lazily (records.py)
     gen-<id>/{chunk,unit}_section.npy        owning section of each chunk / unit (int32)
+    gen-<id>/unit_cues.npy the cues each unit matches, one bit each (uint8 rows; names in metadata.json)
     gen-<id>/chunks.npy, units.npy           dense vectors (float32, inner product = cosine), memory-mapped
     gen-<id>/chunks.sq     FAISS fast-scan index of the chunk vectors (4 bits), only for large corpora (ANN_MIN_CHUNKS)
     gen-<id>/titles.sq     the same over the title vectors, written with chunks.sq
     gen-<id>/bm25/         bm25s lexical index over chunks, memory-mapped
     cache/<model>.npz      embedding cache (indexing.py), shared by successive builds
+    cache/cues/<digest>.npz  each unit text's cue bits (indexing.CueCache), by taxonomy and language
 
 Loading is flat in the corpus size (issue 12): vectors, offsets and BM25 arrays
 are memory-mapped, so the OS reads only the pages a question touches and every
