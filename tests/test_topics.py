@@ -237,6 +237,11 @@ def test_requests_and_prices_without_personal_data_are_off_topic(fake_engine, qu
     ("in ce locatie se pastreaza si se proceseaza datele", None),      # where data is stored: storage_location
     ("Acceptați plata cu cardul la livrare?", None),                   # a shop question, not card data
     ("Mi-am uitat parola, cum o resetez?", None),
+    # eval/fresh7 (measured once blind, then read): using my e-mail address is not messages sent to it
+    ("M-am răzgândit și nu mai vreau să-mi folosiți adresa de e-mail; cum îmi retrag acordul?", None),
+    ("nu mai vreau sa primesc emailuri de la voi", "unsubscribe"),
+    ("as vrea sa nu mai folositi datele mele pentru reclame", "unsubscribe"),
+    ("Cum opresc newsletterul?", "unsubscribe"),
 ])
 def test_detail_cues_name_the_detail_and_only_it(question, detail):
     asked = [d.id for d in load_taxonomy().details_asked(fold_key(question))]
@@ -292,6 +297,7 @@ def test_a_topic_the_policy_lacks_altogether_is_said_before_its_detail(fake_engi
      {"objection", "consent_withdrawal"}),
     ("Datele colectate automat de site sunt cookie-uri?", {"cookies"}),   # collected, not decided, automatically
     ("poate orice voluntar sa-mi vada nr de telefon?", {"sharing"}),
+    ("Mă poate retrograda aplicația automat dacă nu strâng destule puncte?", {"automated_decisions"}),   # fresh7
     ("Pot sa-mi vad datele?", set()),   # I see my own data: not someone else
 ])
 def test_cue_patterns_name_these_topics(question, cued):
