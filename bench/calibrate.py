@@ -28,8 +28,8 @@ POLICIES = ROOT.parent / "shared" / "policies"
 INDEXES = Path(os.environ.get("CALIBRATE_INDEX", "/tmp/calibrate-index"))
 
 
-# Blind sets once measured, then read: tuning material (eval/fresh7 is still blind).
-FRESH = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6")
+# Blind sets once measured, then read: tuning material (the next blind set is eval/fresh8, not written yet).
+FRESH = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")
 
 
 def policy_sets(split: str = "dev") -> list[tuple[str, Path, list[Path]]]:
