@@ -150,8 +150,8 @@ def load_language(code: str = DEFAULT_LANGUAGE) -> Language:
                             hashlib.sha256(raw).hexdigest(),
                             tuple(AnswerType(str(t["name"]), str(t.get("label") or t["name"]),
                                              re.compile(str(t["question"])), re.compile(str(t["answer"])),
-                                             str(t.get("topic") or ""), tuple(str(o) for o in t.get("over") or ()),
-                                             tuple(str(o) for o in t.get("unless") or ()))
+                                             str(t.get("topic") or ""), _topic_list(t.get("over")),
+                                             _topic_list(t.get("unless")))
                                   for t in data.get("answer_types") or ()),
                             tuple(tuple(fold(str(w)) for w in group) for group in data.get("synonyms") or ()),
                             re.compile(str(data["conditional_clause"])) if data.get("conditional_clause") else None,
@@ -163,6 +163,15 @@ def load_language(code: str = DEFAULT_LANGUAGE) -> Language:
     except Exception as exc:  # PyStemmer/stop-words raise their own types for an unknown language
         raise RetrievalError(f"{path}: limbă necunoscută pentru stemmer sau stopwords ({exc})") from None
     return language
+
+
+def _topic_list(value: Any) -> tuple[str, ...]:
+    """Topic ids of an answer form's `over` / `unless`: a list (a bare string would read as letters)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise TypeError(f"`over` și `unless` trebuie să fie liste de teme, nu {value!r}")
+    return tuple(str(v) for v in value)
 
 
 THRESHOLD_KEYS = ("topic_similarity", "topic_margin", "uncovered_margin", "offtopic_margin", "min_coverage")

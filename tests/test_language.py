@@ -31,6 +31,27 @@ def test_unknown_language_is_a_clear_error():
         load_language("../ro")
 
 
+def test_an_answer_forms_topic_lists_must_be_lists(tmp_path, monkeypatch):
+    """`unless: complaint` (no brackets) would read as the letters c, o, m, … and silently never apply."""
+    import shutil
+
+    import retrieval.language as language
+
+    folder = tmp_path / "zz"
+    shutil.copytree(language.RESOURCES / "ro", folder)
+    path = folder / "language.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "unless: [complaint]" in text
+    path.write_text(text.replace("unless: [complaint]", "unless: complaint"), encoding="utf-8")
+    monkeypatch.setattr(language, "RESOURCES", tmp_path)
+    language.load_language.cache_clear()
+    try:
+        with pytest.raises(RetrievalError, match="trebuie să fie liste de teme"):
+            load_language("zz")
+    finally:
+        language.load_language.cache_clear()
+
+
 def test_resources_are_parameters_not_wiring():
     ro = load_language("ro")
     bare = replace(ro, stopwords=frozenset())
