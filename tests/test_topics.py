@@ -242,6 +242,9 @@ def test_requests_and_prices_without_personal_data_are_off_topic(fake_engine, qu
     ("nu mai vreau sa primesc emailuri de la voi", "unsubscribe"),
     ("as vrea sa nu mai folositi datele mele pentru reclame", "unsubscribe"),
     ("Cum opresc newsletterul?", "unsubscribe"),
+    ("Cât timp păstrați adresa IP din jurnalele serverului?", "log_retention"),
+    ("Cat timp pastrati adresa mea IP si istoricul paginilor vizitate?", "log_retention"),
+    ("cat timp raman logat pe sintezaur?", None),   # logged in: a cookie, not a log
 ])
 def test_detail_cues_name_the_detail_and_only_it(question, detail):
     asked = [d.id for d in load_taxonomy().details_asked(fold_key(question))]
@@ -342,6 +345,19 @@ def test_profiling_cookies_do_not_cover_automated_decisions(text, labelled):
     """sintezaur-19 and sintezaur-f6-07 (decisions by an algorithm) were answered from "Nu folosim cookies de
     profilare publicitară", as if the policy said something of automated decisions."""
     assert load_taxonomy().get("automated_decisions").in_section(fold_key(text)) is labelled
+
+
+@pytest.mark.parametrize("text, labelled", [
+    ("Jurnale tehnice: rândurile de livrare se șterg după 7 zile; jurnalul emailurilor la Resend se păstrează "
+     "30 de zile.", True),
+    ("Adresa IP este păstrată 30 de zile.", True),
+    ("Tip de date: Audit log moderare · Perioadă: 2 ani", False),   # a moderation log, not IPs or server logs
+    ("Tehnice: adresă IP, tip de browser, sistem de operare", False),   # collected, no period
+])
+def test_only_a_period_for_ip_addresses_or_technical_logs_covers_their_retention(text, labelled):
+    """sintezaur-17, -f6-06 and -f7-07 ("cât timp păstrați adresa IP …?") were answered from the account
+    retention table: the policy names no period for IP addresses or server logs."""
+    assert load_taxonomy().get("log_retention").in_section(fold_key(text)) is labelled
 
 
 def test_withdrawing_a_consent_wins_over_objecting(fake_engine):
