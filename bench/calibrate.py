@@ -28,7 +28,7 @@ POLICIES = ROOT.parent / "shared" / "policies"
 INDEXES = Path(os.environ.get("CALIBRATE_INDEX", "/tmp/calibrate-index"))
 
 
-# Blind sets once measured, then read: tuning material (the next blind set is eval/fresh8, not written yet).
+# Blind sets once measured, then read: tuning material (eval/fresh8 was measured blind at the end of round 7, unread).
 FRESH = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")
 
 
