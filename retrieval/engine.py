@@ -331,11 +331,14 @@ class Engine:
             # abroad is a sharing too, and a question cueing both asks about the transfer.
             broader = {o for t in self.taxonomy.topics if t.id in cued for o in t.over}
             cued = [t for t in cued if t not in broader] or cued
-        if len(cued) > 1:
+        # A detail asked names its topic too ("cât timp păstrați adresa IP?": retention, by its
+        # log_retention detail, though only "adresa IP" cues a topic, data_collected).
+        named = set(cued) | {d.parent for d in asked}
+        if len(named) > 1:
             # A question asking for a form whose topic is cued too, beside only the topics that form
             # outranks ("cât durează până mi se șterg datele?": retention over erasure), is about it.
             for form in self.language.answer_types_asked(folded):
-                if form.topic in cued and set(cued) - {form.topic} <= set(form.over):
+                if form.topic in named and named - {form.topic} <= set(form.over):
                     cued = [form.topic]
                     break
         best = max(cued, key=lambda t: per_topic.get(t, 0.0)) if cued else None

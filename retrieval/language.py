@@ -150,14 +150,17 @@ def load_language(code: str = DEFAULT_LANGUAGE) -> Language:
                             hashlib.sha256(raw).hexdigest(),
                             tuple(AnswerType(str(t["name"]), str(t.get("label") or t["name"]),
                                              re.compile(str(t["question"])), re.compile(str(t["answer"])),
-                                             str(t.get("topic") or ""), _topic_list(t.get("over")),
-                                             _topic_list(t.get("unless")))
+                                             str(t.get("topic") or ""),
+                                             topic_ids(t.get("over"), f"{path}, {t['name']}"),
+                                             topic_ids(t.get("unless"), f"{path}, {t['name']}", "unless"))
                                   for t in data.get("answer_types") or ()),
                             tuple(tuple(fold(str(w)) for w in group) for group in data.get("synonyms") or ()),
                             re.compile(str(data["conditional_clause"])) if data.get("conditional_clause") else None,
                             tuple((re.compile(str(p["ask"])), str(p["means"])) for p in data.get("phrases") or ()),
                             re.compile(str(data["trailing_condition"])) if data.get("trailing_condition") else None)
         _stemmer(language.stemmer_name)
+    except RetrievalError:
+        raise   # already says which file and what is wrong (topic_ids)
     except (KeyError, TypeError, AttributeError, re.error) as exc:
         raise RetrievalError(f"{path}: resurse incomplete sau invalide ({type(exc).__name__}: {exc})") from None
     except Exception as exc:  # PyStemmer/stop-words raise their own types for an unknown language
@@ -165,12 +168,13 @@ def load_language(code: str = DEFAULT_LANGUAGE) -> Language:
     return language
 
 
-def _topic_list(value: Any) -> tuple[str, ...]:
-    """Topic ids of an answer form's `over` / `unless`: a list (a bare string would read as letters)."""
+def topic_ids(value: Any, where: str, field: str = "over") -> tuple[str, ...]:
+    """Topic ids given as a YAML list (`over`, `unless` in topics.yaml and language.yaml); a bare
+    string would read as its letters and silently never apply, so it is an error."""
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise TypeError(f"`over` și `unless` trebuie să fie liste de teme, nu {value!r}")
+        raise RetrievalError(f"{where}: `{field}` trebuie să fie o listă de teme")
     return tuple(str(v) for v in value)
 
 

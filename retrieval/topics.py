@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from .errors import CorpusError, RetrievalError
-from .language import SAFE_LOADER
+from .language import SAFE_LOADER, topic_ids
 from .pages import Page, Section
 from .text import fold_key
 
@@ -174,18 +174,10 @@ def _topics(items: list[Any], file: str, what: str) -> list[Topic]:
                                 tuple(str(e) for e in item.get("examples") or ()),
                                 _compile(item.get("question_cues") or [], where),
                                 _compile(item.get("section_cues") or [], where),
-                                str(item.get("parent") or ""), _ids(item.get("over"), where)))
+                                str(item.get("parent") or ""), topic_ids(item.get("over"), where)))
         except (KeyError, TypeError, AttributeError):
             raise RetrievalError(f"{where}: lipsesc id, name sau missing") from None
     return topics
-
-
-def _ids(value: Any, where: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise RetrievalError(f"{where}: `over` trebuie să fie o listă de teme")
-    return tuple(str(v) for v in value)
 
 
 def section_topics(taxonomy: Taxonomy, section: Section) -> list[str]:

@@ -46,7 +46,7 @@ def test_an_answer_forms_topic_lists_must_be_lists(tmp_path, monkeypatch):
     monkeypatch.setattr(language, "RESOURCES", tmp_path)
     language.load_language.cache_clear()
     try:
-        with pytest.raises(RetrievalError, match="trebuie să fie liste de teme"):
+        with pytest.raises(RetrievalError, match="contact: `unless` trebuie să fie o listă de teme"):
             load_language("zz")
     finally:
         language.load_language.cache_clear()

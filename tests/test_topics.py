@@ -374,6 +374,23 @@ def test_withdrawing_a_consent_wins_over_objecting(fake_engine):
         fake_engine.taxonomy = taxonomy
 
 
+def test_a_how_long_question_about_a_logged_datum_is_about_retention(fake_engine):
+    """"Cât timp păstrați adresa IP din jurnale?" cues only data_collected ("adresa IP"), but asks the
+    log_retention detail and a duration: on ONedu (no retention section, no data-collected section) it
+    said "nu spune ce date personale sunt colectate", now "nu spune cât timp sunt păstrate datele"."""
+    question = "Cât timp păstrați adresa IP din jurnale?"
+    collected = fake_engine.index.example_matrix[list(fake_engine._example_topics).index("data_collected")]
+    assert {t.id for t in fake_engine.taxonomy.topics if t.asks(question)} == {"data_collected"}
+    assert fake_engine.classify(question, collected).topic == "retention"
+    language = fake_engine.language
+    fake_engine.language = replace(language, answer_types=tuple(
+        replace(t, over=tuple(o for o in t.over if o != "data_collected")) for t in language.answer_types))
+    try:   # without the duration form outranking data_collected: the nearest examples decide
+        assert fake_engine.classify(question, collected).topic == "data_collected"
+    finally:
+        fake_engine.language = language
+
+
 def test_over_must_name_other_topics(tmp_path):
     path = tmp_path / "t.yaml"
     path.write_text("topics:\n  - {id: x, name: X, missing: x, over: [nope]}\n", encoding="utf-8")
