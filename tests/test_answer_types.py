@@ -51,6 +51,18 @@ from retrieval.text import fold_key
     ("consequence", "daca nu completez telefonul, ce se intampla?", True),
     ("consequence", "Ce se întâmplă cu datele mele după ce închid contul?", False),   # what becomes of them
     ("consequence", "Ce se întâmplă dacă îmi retrag consimțământul?", False),   # not a refusal
+    # eval/fresh8 (measured once blind, then read)
+    ("postal_address", "la ce adresa fizica se afla asociatia care imi prelucreaza emailul?", True),
+    ("postal_address", "Unde se află sediul clinicii?", True),
+    ("postal_address", "Unde se află datele mele?", False),   # where data are stored
+    ("contact", "la ce adresa fizica se afla asociatia care imi prelucreaza emailul?", False),   # not an e-mail
+    ("notify", "Dacă cineva fură datele mele de la primărie, sunt anunțat?", True),
+    ("notify", "ma anuntati daca se scurg datele mele?", True),
+    ("notify", "Daca un hacker fura datele, o sa fiu instiintat?", True),
+    ("notify", "Cum mă pot informa despre drepturile mele?", False),
+    ("provider", "cine proceseaza platile mele?", True),
+    ("provider", "Ce firmă îmi livrează coletul?", True),
+    ("provider", "Cine prelucrează datele mele?", False),   # the controller
 ])
 def test_a_question_asks_for_the_form_of_its_answer(kind, question, asked):
     names = [t.name for t in default_language().answer_types_asked(fold_key(question))]
@@ -84,6 +96,14 @@ def test_a_question_asks_for_the_form_of_its_answer(kind, question, asked):
     ("practice", "Noi utilizăm doar cookie-uri specifice de sesiune.", True),
     ("practice", "Cookie-urile pot fi folosite de serverul site-ului web.", False),
     ("practice", "În Chrome, puteți șterge cookie-urile din setări.", False),
+    ("postal_address", "cu sediul în Str. Regina Elisabeta, nr. 4-12, 030018, sector 3, București", True),
+    ("postal_address", "E-mail: cd.asmi@gmail.com", False),
+    ("notify", "… vă vom contacta fără întârzieri nejustificate, cu excepția cazului în care legea prevede …", True),
+    ("notify", "Veți fi notificat prin e-mail despre orice modificare.", True),
+    ("notify", "Dacă este necesar, primăria va notifica autoritățile competente.", False),   # an authority, not you
+    ("provider", "furnizorii de servicii de plată: SmartFintech, Netopia Payments", True),
+    ("provider", "Găzduirea este asigurată de Exemplu Hosting SRL.", True),
+    ("provider", "facilitarea plăților", False),
 ])
 def test_the_form_of_an_answer_is_recognised_in_a_unit(kind, unit, has):
     answer_type = next(t for t in default_language().answer_types if t.name == kind)
@@ -122,6 +142,19 @@ def test_the_duration_leads_the_answer_to_a_how_long_question(fake_embedder, tmp
     ("# Despre cookie-uri\nCookie-urile site-ului pot fi persistente sau de sesiune, iar site-ul le pune "
      "în browser.\nNoi utilizăm doar cookie-uri de sesiune.\nPuteți șterge cookie-urile din setările browserului.\n",
      "Ce fel de cookie-uri pune site-ul?", "Noi utilizăm doar cookie-uri de sesiune.", "ce face organizația"),
+    # eval/fresh8 (measured once blind, then read): the street, whether you are told, who does the job
+    ("# Cine suntem\nAsociația răspunde de datele dumneavoastră și de adresa fizică a sediului ei.\n"
+     "Asociația are sediul în Str. Lungă, nr. 4, București.\nE-mail: contact@asociatie.ro\n",
+     "La ce adresă fizică se află sediul asociației?", "Asociația are sediul în Str. Lungă, nr. 4, București.",
+     "o adresă poștală"),
+    ("# Securitate\nDacă apare o scurgere de date, evaluăm riscul scurgerii de date pentru dumneavoastră.\n"
+     "Dacă riscul e mare, vă vom contacta fără întârziere.\n",
+     "Dacă apare o scurgere de date cu risc pentru mine, sunt anunțat?",
+     "Dacă riscul e mare, vă vom contacta fără întârziere.",
+     "o înștiințare"),
+    ("# Partajare\nPartajăm date pentru plățile comenzilor.\n"
+     "Furnizorii plăților comenzilor: Exemplu Pay, Alt Pay\n",
+     "Cine procesează plățile comenzilor mele?", "Furnizorii plăților comenzilor: Exemplu Pay, Alt Pay", "un furnizor"),
 ])
 def test_the_form_asked_for_leads_the_answer(fake_embedder, tmp_path, page, question, answer, label):
     """What follows a refusal ("ce se întâmplă dacă nu …?"), what the organisation itself does ("ce fel de

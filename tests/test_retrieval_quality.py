@@ -244,3 +244,27 @@ def test_reply_text_is_ready_to_paste(engine):
     assert "(Utilizarea datelor › Pentru a comunica cu dvs.)" in text
     assert "dezabonare" in text or "Unsubscribe" in text
     assert not text.startswith("> ")
+
+
+@pytest.mark.parametrize("policy, question, lead", [
+    # eval/fresh8 (measured once blind, then read): the line that answers leads
+    ("asmi-caravana", "la ce adresa fizica se afla asociatia care imi prelucreaza emailul?", "Str. Regina Elisabeta"),
+    ("primaria-floresti-stoenesti", "Dacă cineva fură datele mele de la primărie și există risc de furt de "
+     "identitate, sunt anunțat?", "vă vom contacta fără întârzieri nejustificate"),
+    ("eusurvey", "Am răspuns la un chestionar făcut de o firmă pe EUSurvey; Comisia răspunde de ce face firma cu "
+     "răspunsurile mele?", "Comisia nu este responsabilă de politicile"),
+])
+def test_the_line_that_answers_leads_on_real_policies(policy_engines, policy, question, lead):
+    answer = retrieval.ask(policy_engines[policy], question, k=3)
+    assert not answer.abstained and lead in answer.quotes[0].quote
+
+
+@pytest.mark.parametrize("policy, question, missing", [
+    # eval/fresh8: the nearest paragraph (refusing cookies, encrypted passwords) had been quoted
+    ("cosmomarket", "Cat timp raman salvate cookie-urile voastre pe calculatorul meu?", "cât timp rămân cookie-urile"),
+    ("sintezaur", "Mesajele private pe care le trimit altor utilizatori le puteți citi voi sau sunt criptate?",
+     "mesajele private"),
+])
+def test_a_detail_the_policy_does_not_give_is_said_on_real_policies(policy_engines, policy, question, missing):
+    answer = retrieval.ask(policy_engines[policy], question, k=3)
+    assert answer.abstained and answer.reason == "uncovered" and missing in answer.message

@@ -245,6 +245,12 @@ def test_requests_and_prices_without_personal_data_are_off_topic(fake_engine, qu
     ("Cât timp păstrați adresa IP din jurnalele serverului?", "log_retention"),
     ("Cat timp pastrati adresa mea IP si istoricul paginilor vizitate?", "log_retention"),
     ("cat timp raman logat pe sintezaur?", None),   # logged in: a cookie, not a log
+    # eval/fresh8 (measured once blind, then read): how long cookies stay is not how to refuse them
+    ("Cat timp raman salvate cookie-urile voastre pe calculatorul meu?", "cookie_duration"),
+    ("Cum dezactivez cookie-urile?", "cookie_control"),
+    ("Mesajele private pe care le trimit altor utilizatori le puteți citi voi sau sunt criptate?", "message_privacy"),
+    ("moderatorii citesc mesajle private dintre utilizatori?", "message_privacy"),
+    ("Vă pot trimite un mesaj prin formular?", None),
 ])
 def test_detail_cues_name_the_detail_and_only_it(question, detail):
     asked = [d.id for d in load_taxonomy().details_asked(fold_key(question))]
@@ -302,6 +308,12 @@ def test_a_topic_the_policy_lacks_altogether_is_said_before_its_detail(fake_engi
     ("poate orice voluntar sa-mi vada nr de telefon?", {"sharing"}),
     ("Mă poate retrograda aplicația automat dacă nu strâng destule puncte?", {"automated_decisions"}),   # fresh7
     ("Pot sa-mi vad datele?", set()),   # I see my own data: not someone else
+    # eval/fresh8 (measured once blind, then read)
+    ("as vrea sa stiu daca orice alt membru imi poate vedea telefonul sau doar conducerea are acces la datele "
+     "mele de contact?", {"sharing"}),   # another person's access: was access
+    ("Cum am acces la datele mele personale?", {"access"}),
+    ("la ce adresa fizica se afla asociatia?", {"controller"}),
+    ("Comisia răspunde de ce face firma cu răspunsurile mele?", {"controller"}),
 ])
 def test_cue_patterns_name_these_topics(question, cued):
     folded = fold_key(question)
@@ -358,6 +370,24 @@ def test_only_a_period_for_ip_addresses_or_technical_logs_covers_their_retention
     """sintezaur-17, -f6-06 and -f7-07 ("cât timp păstrați adresa IP …?") were answered from the account
     retention table: the policy names no period for IP addresses or server logs."""
     assert load_taxonomy().get("log_retention").in_section(fold_key(text)) is labelled
+
+
+@pytest.mark.parametrize("detail, text, labelled", [
+    ("cookie_duration", "Cookies strict necesare. Nume: auth_session · Scop: Te menține autentificat · "
+     "Durată: 7 zile", True),
+    ("cookie_duration", "Noi utilizăm doar cookie-uri specifice de sesiune.", True),
+    # cosmomarket: refusing cookies and a legitimate interest "de a oferi în permanență …", no lifetime
+    ("cookie_duration", "Va rugam sa consultati Politica Cookies. Temei juridic: interesul legitim de a oferi in "
+     "permanenta servicii.", False),
+    ("cookie_duration", "Puteti refuza utilizarea cookie-urilor din setarile browserului.", False),
+    ("message_privacy", "Mesajele dintre utilizatori sunt criptate end-to-end.", True),
+    ("message_privacy", "La publicare: anunțuri, postări forum, articole, recenzii, mesaje. Parolele sunt "
+     "stocate criptat.", False),   # sintezaur: messages collected, passwords encrypted
+])
+def test_a_detail_is_covered_only_by_a_section_that_says_it(detail, text, labelled):
+    """cosmomarket-f8-06 (cookie lifetime) and sintezaur-f8-07 (private messages) were answered from a
+    section on refusing cookies and one on passwords."""
+    assert load_taxonomy().get(detail).in_section(fold_key(text)) is labelled
 
 
 def test_withdrawing_a_consent_wins_over_objecting(fake_engine):
