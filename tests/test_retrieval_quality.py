@@ -264,6 +264,10 @@ def test_the_line_that_answers_leads_on_real_policies(policy_engines, policy, qu
     ("cosmomarket", "Cat timp raman salvate cookie-urile voastre pe calculatorul meu?", "cât timp rămân cookie-urile"),
     ("sintezaur", "Mesajele private pe care le trimit altor utilizatori le puteți citi voi sau sunt criptate?",
      "mesajele private"),
+    # eval/fresh3 (read): a policy that gives its street but no e-mail address
+    ("cosmomarket", "La ce adresă de e-mail trimit cererea ca să-mi exercit drepturile de persoană vizată?",
+     "la ce adresă de e-mail"),
+    ("eusurvey", "Înregistrați adresa IP a celor care răspund la sondaje?", "adresa IP"),
 ])
 def test_a_detail_the_policy_does_not_give_is_said_on_real_policies(policy_engines, policy, question, missing):
     answer = retrieval.ask(policy_engines[policy], question, k=3)

@@ -251,6 +251,12 @@ def test_requests_and_prices_without_personal_data_are_off_topic(fake_engine, qu
     ("Mesajele private pe care le trimit altor utilizatori le puteți citi voi sau sunt criptate?", "message_privacy"),
     ("moderatorii citesc mesajle private dintre utilizatori?", "message_privacy"),
     ("Vă pot trimite un mesaj prin formular?", None),
+    # (fresh3/fresh4, read): a datum named with "mea", a page "pe care le-am vizitat"
+    ("Cat timp pastrati adresa mea IP si istoricul paginilor pe care le-am vizitat?", "log_retention"),
+    ("Înregistrați adresa IP a celor care răspund la sondaje?", "ip_address"),
+    ("La ce adresa de email trimit cererea de stergere a datelor?", "email_address"),
+    ("La ce număr de telefon vă pot suna?", "phone_number"),
+    ("La ce adresă locuiți?", None),
 ])
 def test_detail_cues_name_the_detail_and_only_it(question, detail):
     asked = [d.id for d in load_taxonomy().details_asked(fold_key(question))]
@@ -383,10 +389,17 @@ def test_only_a_period_for_ip_addresses_or_technical_logs_covers_their_retention
     ("message_privacy", "Mesajele dintre utilizatori sunt criptate end-to-end.", True),
     ("message_privacy", "La publicare: anunțuri, postări forum, articole, recenzii, mesaje. Parolele sunt "
      "stocate criptat.", False),   # sintezaur: messages collected, passwords encrypted
+    ("email_address", "Responsabil cu protecția datelor: contact@dentocare.ro", True),
+    ("email_address", "Sediul social în Ștefăneștii de Jos, str. Fericirii, nr. 18; www.cosmomarket.ro", False),
+    ("phone_number", "Telefon: 0246.256.258", True),
+    ("phone_number", "Scrieți-ne la it@osubb.ro.", False),
+    ("ip_address", "Tehnice: adresă IP, tip de browser, sistem de operare", True),
+    ("ip_address", "Numele complet și adresa de e-mail sunt obținute automat din EULogin.", False),
 ])
 def test_a_detail_is_covered_only_by_a_section_that_says_it(detail, text, labelled):
     """cosmomarket-f8-06 (cookie lifetime) and sintezaur-f8-07 (private messages) were answered from a
-    section on refusing cookies and one on passwords."""
+    section on refusing cookies and one on passwords; cosmomarket-f3-06 (which e-mail address) from its rights
+    section, on a policy that gives none."""
     assert load_taxonomy().get(detail).in_section(fold_key(text)) is labelled
 
 
