@@ -253,6 +253,11 @@ def test_reply_text_is_ready_to_paste(engine):
      "identitate, sunt anunțat?", "vă vom contacta fără întârzieri nejustificate"),
     ("eusurvey", "Am răspuns la un chestionar făcut de o firmă pe EUSurvey; Comisia răspunde de ce face firma cu "
      "răspunsurile mele?", "Comisia nu este responsabilă de politicile"),
+    # eval/fresh6 (read): "anulez consimțământul" is the page's "acord … revocat"
+    ("asmi-caravana", "M-am răzgândit și nu mai vreau să-mi folosiți datele, cum îmi anulez consimțământul?",
+     "Orice acord dat poate fi revocat în orice moment"),
+    ("cosmomarket", "Ce firma anume se ocupa de informatiile mele personale cand cumpar de pe site?",
+     "Operatorul responsabil pentru prelucrarea datelor"),
 ])
 def test_the_line_that_answers_leads_on_real_policies(policy_engines, policy, question, lead):
     answer = retrieval.ask(policy_engines[policy], question, k=3)
@@ -272,3 +277,11 @@ def test_the_line_that_answers_leads_on_real_policies(policy_engines, policy, qu
 def test_a_detail_the_policy_does_not_give_is_said_on_real_policies(policy_engines, policy, question, missing):
     answer = retrieval.ask(policy_engines[policy], question, k=3)
     assert answer.abstained and answer.reason == "uncovered" and missing in answer.message
+
+
+@pytest.mark.parametrize("question", ["Dați datele mele la poliție sau la tribunal dacă vi le cer?",
+                                      "Daca politia sau un tribunal va cere datele mele, le dati?"])
+def test_the_police_question_quotes_the_court_orders(engine, question):
+    """Asked in three blind sets (fresh, fresh5, fresh8): "tribunal" is the page's "hotărâri judecătorești"."""
+    answer = retrieval.ask(engine, question, k=3)
+    assert not answer.abstained and "mandate de percheziție, hotărâri judecătorești" in answer.quotes[0].quote

@@ -320,6 +320,11 @@ def test_a_topic_the_policy_lacks_altogether_is_said_before_its_detail(fake_engi
     ("Cum am acces la datele mele personale?", {"access"}),
     ("la ce adresa fizica se afla asociatia?", {"controller"}),
     ("Comisia răspunde de ce face firma cu răspunsurile mele?", {"controller"}),
+    ("Cine răspunde de ce se întâmplă cu răspunsurile pe care le dau la un chestionar creat de altcineva?",
+     {"controller"}),
+    ("Ce firma anume se ocupa de informatiile mele personale cand cumpar de pe site?", {"controller"}),
+    ("Ce firmă se ocupă de plățile online la voi?", set()),   # a provider: ONedu, which names no controller,
+                                                              # had declined it
 ])
 def test_cue_patterns_name_these_topics(question, cued):
     folded = fold_key(question)
