@@ -27,10 +27,11 @@ POLICY_HIT_AT_1 = {
     "osubb-app": 0.86, "primaria-floresti-stoenesti": 0.87, "sintezaur": 0.86,
 }
 # Questions abstained per policy (uncovered, off-topic) on its shared set: measured today minus one
-# question each (README "Saying what the policy does not say"; sintezaur: 1 of 5 uncovered today).
+# question each (README "Saying what the policy does not say"; 26 Nov, round 8: eusurvey 5 of 5 uncovered,
+# sintezaur 3 of 5).
 POLICY_ABSTAINED = {
-    "asmi-caravana": (5, 1), "cosmomarket": (5, 1), "dentocare": (5, 1), "eusurvey": (3, 1),
-    "osubb-app": (4, 1), "primaria-floresti-stoenesti": (5, 1), "sintezaur": (0, 1),
+    "asmi-caravana": (5, 1), "cosmomarket": (5, 1), "dentocare": (5, 1), "eusurvey": (4, 1),
+    "osubb-app": (4, 1), "primaria-floresti-stoenesti": (5, 1), "sintezaur": (2, 1),
 }
 
 
