@@ -28,8 +28,8 @@ POLICIES = ROOT.parent / "shared" / "policies"
 INDEXES = Path(os.environ.get("CALIBRATE_INDEX", "/tmp/calibrate-index"))
 
 
-# Blind sets once measured, then read: tuning material (eval/fresh8: measured blind in round 7, read in round 8).
-FRESH = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8")
+# Blind sets once measured, then read: tuning material (fresh8: blind in round 7; fresh9, fresh10: blind in round 8).
+FRESH = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9", "fresh10")
 
 
 def policy_sets(split: str = "dev") -> list[tuple[str, Path, list[Path]]]:

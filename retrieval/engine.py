@@ -352,7 +352,16 @@ class Engine:
         if best is not None:
             others = [v for t, v in ranked if t != best]
             sim = per_topic.get(best, 0.0)
-            return TopicGuess(best, "cue", sim, sim - (others[0] if others else 0.0), self._covered(best), details)
+            # A detail the policy covers (one marked `stands_for_topic`: its section cues are precise)
+            # answers a question that names its topic only through the detail, though no section is
+            # on the topic as a whole: "Folosiți Google Analytics …?" on ONedu, whose partners list
+            # names it and which has no cookie section (onedu-f9-02 was declined as "nu spune …
+            # cookie-uri"). Not health data, whose cues are broad: "Ce date medicale treceți în fișă?"
+            # on a clinic that names no data it keeps stays "nu spune" (dentocare-15).
+            covered = self._covered(best) or any(
+                (detail := self.taxonomy.get(d)) is not None and detail.parent == best and detail.stands_for_topic
+                and self.taxonomy.named_only_by(detail, folded) for d in details)
+            return TopicGuess(best, "cue", sim, sim - (others[0] if others else 0.0), covered, details)
         if not ranked:
             return TopicGuess(None, "none", 0.0, 0.0, True, details)
         if self.taxonomy.asks_offtopic(folded):

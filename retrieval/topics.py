@@ -39,6 +39,9 @@ class Topic:
     section_cues: tuple[re.Pattern[str], ...]
     parent: str = ""     # a detail of this topic (`details:` in the file), "" for a topic
     over: tuple[str, ...] = ()   # broader topics this one wins over when a question cues both
+    # a detail whose section cues are precise enough to answer for its topic when no section is on the
+    # topic as a whole (`stands_for_topic: true`; most details' cues are broad on purpose)
+    stands_for_topic: bool = False
 
     def asks(self, question: str) -> bool:
         return self.asks_folded(fold_key(question))
@@ -46,6 +49,12 @@ class Topic:
     def asks_folded(self, folded: str) -> bool:
         """`asks` on an already folded question (the engine folds once per question, not per topic)."""
         return any(c.search(folded) for c in self.question_cues)
+
+    def without_cues(self, folded: str) -> str:
+        """The folded question with what this topic's question cues match blanked out."""
+        for cue in self.question_cues:
+            folded = cue.sub(" ", folded)
+        return folded
 
     def in_section(self, folded: str) -> bool:
         """Whether any section cue occurs in a folded section text."""
@@ -84,6 +93,13 @@ class Taxonomy:
         if not asked or not nearest_offtopic or self.mentions_personal_data(folded):
             return asked
         return [d for d in asked if (parent := self.get(d.parent)) is not None and parent.asks_folded(folded)]
+
+    def named_only_by(self, detail: Topic, folded: str) -> bool:
+        """Whether the question names the detail's topic only with the detail's own words: "Folosiți
+        Google Analytics?" cues cookies only through "Google Analytics", the analytics detail; "Ce date
+        medicale treceți în fișă?" names the data collected in its own words too."""
+        parent = self.get(detail.parent)
+        return parent is not None and parent.asks_folded(folded) and not parent.asks_folded(detail.without_cues(folded))
 
     def asks_offtopic(self, folded: str) -> bool:
         return not self.mentions_personal_data(folded) and any(c.search(folded) for c in self.offtopic_cues)
@@ -174,10 +190,17 @@ def _topics(items: list[Any], file: str, what: str) -> list[Topic]:
                                 tuple(str(e) for e in item.get("examples") or ()),
                                 _compile(item.get("question_cues") or [], where),
                                 _compile(item.get("section_cues") or [], where),
-                                str(item.get("parent") or ""), topic_ids(item.get("over"), where)))
+                                str(item.get("parent") or ""), topic_ids(item.get("over"), where),
+                                _flag(item.get("stands_for_topic", False), where)))
         except (KeyError, TypeError, AttributeError):
             raise RetrievalError(f"{where}: lipsesc id, name sau missing") from None
     return topics
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise RetrievalError(f"{where}: `stands_for_topic` trebuie să fie true sau false")
+    return value
 
 
 def section_topics(taxonomy: Taxonomy, section: Section) -> list[str]:

@@ -63,6 +63,11 @@ from retrieval.text import fold_key
     ("provider", "cine proceseaza platile mele?", True),
     ("provider", "Ce firmă îmi livrează coletul?", True),
     ("provider", "Cine prelucrează datele mele?", False),   # the controller
+    # eval/fresh9 and fresh10 (measured once blind, then read)
+    ("practice", "site-ul primariei pune cookie-uri permanente?", True),   # whether it does
+    ("practice", "pe ce temei legal puneti cookie-uri?", False),
+    ("postal_address", "Unde va aflati si pe ce adresa va pot scrie?", True),
+    ("duration", "cat tineti mailul meu?", True),
 ])
 def test_a_question_asks_for_the_form_of_its_answer(kind, question, asked):
     names = [t.name for t in default_language().answer_types_asked(fold_key(question))]

@@ -259,6 +259,10 @@ def test_reply_text_is_ready_to_paste(engine):
      "Orice acord dat poate fi revocat în orice moment"),
     ("cosmomarket", "Ce firma anume se ocupa de informatiile mele personale cand cumpar de pe site?",
      "Operatorul responsabil pentru prelucrarea datelor"),
+    # eval/fresh9, fresh10 (read): "viruși" is the page's "antivirus" (asked in three blind sets)
+    ("dentocare", "Cum va protejati calculatoarele de virusi si de atacuri?", "soluții antivirus"),
+    ("sintezaur", "Pot să descarc tot ce aveți despre mine într-un fișier, ca să mut informațiile în altă parte?",
+     "Portabilitate"),
 ])
 def test_the_line_that_answers_leads_on_real_policies(policy_engines, policy, question, lead):
     answer = retrieval.ask(policy_engines[policy], question, k=3)
@@ -274,6 +278,8 @@ def test_the_line_that_answers_leads_on_real_policies(policy_engines, policy, qu
     ("cosmomarket", "La ce adresă de e-mail trimit cererea ca să-mi exercit drepturile de persoană vizată?",
      "la ce adresă de e-mail"),
     ("eusurvey", "Înregistrați adresa IP a celor care răspund la sondaje?", "adresa IP"),
+    ("sintezaur", "Pot moderatorii Sintezaur sa citeasca mesajele private pe care le trimit altor utilizatori?",
+     "mesajele private"),
 ])
 def test_a_detail_the_policy_does_not_give_is_said_on_real_policies(policy_engines, policy, question, missing):
     answer = retrieval.ask(policy_engines[policy], question, k=3)
@@ -286,3 +292,12 @@ def test_the_police_question_quotes_the_court_orders(engine, question):
     """Asked in three blind sets (fresh, fresh5, fresh8): "tribunal" is the page's "hotărâri judecătorești"."""
     answer = retrieval.ask(engine, question, k=3)
     assert not answer.abstained and "mandate de percheziție, hotărâri judecătorești" in answer.quotes[0].quote
+
+
+@pytest.mark.parametrize("question", ["Cine se ocupa de plati cand cumpar ceva prin produsele ONedu?",
+                                      "Folosiți Google Analytics sau Facebook Pixel pe platformele voastre?"])
+def test_onedu_names_its_providers(engine, question):
+    """eval/fresh9 and fresh10 (read): both were declined (off-topic; "nu spune … cookie-uri") though the
+    partners list answers them."""
+    answer = retrieval.ask(engine, question, k=3)
+    assert not answer.abstained and "Parteneri și terți cu care partajăm informații" in answer.quotes[0].quote

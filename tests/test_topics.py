@@ -251,6 +251,8 @@ def test_requests_and_prices_without_personal_data_are_off_topic(fake_engine, qu
     ("Mesajele private pe care le trimit altor utilizatori le puteți citi voi sau sunt criptate?", "message_privacy"),
     ("moderatorii citesc mesajle private dintre utilizatori?", "message_privacy"),
     ("Vă pot trimite un mesaj prin formular?", None),
+    ("Pot moderatorii Sintezaur sa citeasca mesajele private pe care le trimit altor utilizatori?",
+     "message_privacy"),   # fresh10: the verb before the noun
     # (fresh3/fresh4, read): a datum named with "mea", a page "pe care le-am vizitat"
     ("Cat timp pastrati adresa mea IP si istoricul paginilor pe care le-am vizitat?", "log_retention"),
     ("Înregistrați adresa IP a celor care răspund la sondaje?", "ip_address"),
@@ -325,6 +327,13 @@ def test_a_topic_the_policy_lacks_altogether_is_said_before_its_detail(fake_engi
     ("Ce firma anume se ocupa de informatiile mele personale cand cumpar de pe site?", {"controller"}),
     ("Ce firmă se ocupă de plățile online la voi?", set()),   # a provider: ONedu, which names no controller,
                                                               # had declined it
+    # eval/fresh9 and fresh10 (measured once blind, then read)
+    ("Cine se ocupa de plati cand cumpar ceva prin produsele ONedu?", {"sharing"}),   # was off-topic
+    ("cat tineti mailul meu?", {"retention"}),   # was "unknown words"
+    ("Am 17 ani si sunt inca la liceu; pot completa singur formularul sau trebuie sa-si dea acordul si parintii "
+     "mei?", {"children"}),
+    ("Pot să descarc tot ce aveți despre mine într-un fișier, ca să mut informațiile în altă parte?",
+     {"access", "portability"}),
 ])
 def test_cue_patterns_name_these_topics(question, cued):
     folded = fold_key(question)
@@ -562,3 +571,45 @@ def test_a_cued_topics_sections_are_reranked_even_below_the_candidates(fake_embe
 def test_section_cues_label_these_lines(text, topic, labelled):
     found = load_taxonomy().get(topic)
     assert found is not None and found.in_section(fold_key(text)) is labelled
+
+
+def test_taking_ones_data_elsewhere_wins_over_access(fake_engine):
+    """`over` in topics.yaml: "descarc tot … ca să mut informațiile în altă parte" asks for portability
+    (sintezaur-f9-05 led with the access line)."""
+    question = "Pot să descarc tot ce aveți despre mine într-un fișier, ca să mut informațiile în altă parte?"
+    access = fake_engine.index.example_matrix[list(fake_engine._example_topics).index("access")]
+    assert fake_engine.classify(question, access).topic == "portability"
+    taxonomy = fake_engine.taxonomy
+    fake_engine.taxonomy = replace(taxonomy, topics=tuple(replace(t, over=()) for t in taxonomy.topics))
+    try:   # without `over` the nearest examples decide: the test can fail
+        assert fake_engine.classify(question, access).topic == "access"
+    finally:
+        fake_engine.taxonomy = taxonomy
+
+
+def test_a_precise_detail_answers_for_a_topic_the_policy_has_no_section_on(fake_engine):
+    """`stands_for_topic`: ONedu has no cookie section, but its partners list names "Google Analytics,
+    Facebook Pixel"; "Folosiți Google Analytics …?" names cookies only through the analytics detail
+    (onedu-f9-02 was declined as "nu spune … cookie-uri")."""
+    question = "Folosiți Google Analytics sau Facebook Pixel pe platformele voastre?"
+    assert "cookies" not in fake_engine.covered_topics and "analytics" in fake_engine.covered_topics
+    answer = retrieval.ask(fake_engine, question, k=3)
+    assert not answer.abstained and "Google Analytics, Facebook Pixel" in answer.quotes[0].quote
+    # A question that names cookies in words of its own still hears that the policy has no cookie section.
+    other = retrieval.ask(fake_engine, "Ce cookie-uri de analiză, de exemplu Google Analytics, folosiți?", k=3)
+    assert other.abstained and other.reason == "uncovered"
+    taxonomy = fake_engine.taxonomy
+    fake_engine.taxonomy = replace(taxonomy, details=tuple(replace(d, stands_for_topic=False)
+                                                           for d in taxonomy.details))
+    try:   # without the flag the topic's lack decides: the test can fail
+        assert retrieval.ask(fake_engine, question, k=3).reason == "uncovered"
+    finally:
+        fake_engine.taxonomy = taxonomy
+
+
+def test_stands_for_topic_must_be_true_or_false(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text("topics:\n  - {id: x, name: X, missing: x}\ndetails:\n"
+                    "  - {id: y, name: Y, missing: y, parent: x, stands_for_topic: 'da'}\n", encoding="utf-8")
+    with pytest.raises(RetrievalError, match="`stands_for_topic` trebuie să fie true sau false"):
+        load_taxonomy(path)
