@@ -349,7 +349,7 @@ def test_a_leading_condition_yields_to_the_main_clause(fake_engine, question, to
     assert fake_engine.classify(question, fake_engine.embedder.embed_queries([question])[0]).topic == topic
 
 
-def test_a_narrower_topic_wins_over_the_broader_one_it_names(fake_engine):
+def test_a_narrower_topic_wins_over_the_broader_one_it_names(fake_engine, monkeypatch):
     """`over` in topics.yaml: a transfer abroad is a sharing too; a question cueing both asks about the transfer."""
     questions = ["Persoanele împuternicite care primesc adresa mea de e-mail o transferă în afara Uniunii Europene?",
                  "Cui dați datele mele și ajung în afara Uniunii Europene?",
@@ -359,12 +359,8 @@ def test_a_narrower_topic_wins_over_the_broader_one_it_names(fake_engine):
     for q in questions:
         assert {t.id for t in fake_engine.taxonomy.topics if t.asks(q)} == {"sharing", "international_transfer"}
         assert fake_engine.classify(q, sharing).topic == "international_transfer"
-    taxonomy = fake_engine.taxonomy
-    fake_engine.taxonomy = replace(taxonomy, topics=tuple(replace(t, over=()) for t in taxonomy.topics))
-    try:   # without `over`: the test can fail
-        assert {fake_engine.classify(q, sharing).topic for q in questions} == {"sharing"}
-    finally:
-        fake_engine.taxonomy = taxonomy
+    without_over(fake_engine, monkeypatch)   # the control: the test can fail
+    assert {fake_engine.classify(q, sharing).topic for q in questions} == {"sharing"}
 
 
 @pytest.mark.parametrize("text, labelled", [
@@ -417,18 +413,27 @@ def test_a_detail_is_covered_only_by_a_section_that_says_it(detail, text, labell
     assert load_taxonomy().get(detail).in_section(fold_key(text)) is labelled
 
 
-def test_withdrawing_a_consent_wins_over_objecting(fake_engine):
-    """`over` in topics.yaml: taking back a consent is an objection too; a question cueing both asks how
-    to withdraw it (asmi-caravana-f6-04 quoted the legitimate-interest line)."""
-    question = "M-am răzgândit și nu mai vreau să-mi folosiți datele, cum îmi anulez consimțământul?"
-    objection = fake_engine.index.example_matrix[list(fake_engine._example_topics).index("objection")]
-    assert fake_engine.classify(question, objection).topic == "consent_withdrawal"
-    taxonomy = fake_engine.taxonomy
-    fake_engine.taxonomy = replace(taxonomy, topics=tuple(replace(t, over=()) for t in taxonomy.topics))
-    try:   # without `over` the nearest examples decide: the test can fail
-        assert fake_engine.classify(question, objection).topic == "objection"
-    finally:
-        fake_engine.taxonomy = taxonomy
+def without_over(engine, monkeypatch):
+    """The engine's taxonomy with every `over` emptied (until the test ends): the nearest examples decide."""
+    taxonomy = engine.taxonomy
+    monkeypatch.setattr(engine, "taxonomy",
+                        replace(taxonomy, topics=tuple(replace(t, over=()) for t in taxonomy.topics)))
+
+
+@pytest.mark.parametrize("question, nearest, narrower", [
+    # taking back a consent is an objection too (asmi-caravana-f6-04 quoted the legitimate-interest line)
+    ("M-am răzgândit și nu mai vreau să-mi folosiți datele, cum îmi anulez consimțământul?", "objection",
+     "consent_withdrawal"),
+    # downloading one's data to take it elsewhere is an access too (sintezaur-f9-05 led with the access line)
+    ("Pot să descarc tot ce aveți despre mine într-un fișier, ca să mut informațiile în altă parte?", "access",
+     "portability"),
+])
+def test_the_narrower_right_wins_over_the_broader_one(fake_engine, monkeypatch, question, nearest, narrower):
+    """`over` in topics.yaml. The question's vector is the broader topic's example: only the rule decides."""
+    vector = fake_engine.index.example_matrix[list(fake_engine._example_topics).index(nearest)]
+    assert fake_engine.classify(question, vector).topic == narrower
+    without_over(fake_engine, monkeypatch)   # the control: the test can fail
+    assert fake_engine.classify(question, vector).topic == nearest
 
 
 def test_a_how_long_question_about_a_logged_datum_is_about_retention(fake_engine):
@@ -573,21 +578,7 @@ def test_section_cues_label_these_lines(text, topic, labelled):
     assert found is not None and found.in_section(fold_key(text)) is labelled
 
 
-def test_taking_ones_data_elsewhere_wins_over_access(fake_engine):
-    """`over` in topics.yaml: "descarc tot … ca să mut informațiile în altă parte" asks for portability
-    (sintezaur-f9-05 led with the access line)."""
-    question = "Pot să descarc tot ce aveți despre mine într-un fișier, ca să mut informațiile în altă parte?"
-    access = fake_engine.index.example_matrix[list(fake_engine._example_topics).index("access")]
-    assert fake_engine.classify(question, access).topic == "portability"
-    taxonomy = fake_engine.taxonomy
-    fake_engine.taxonomy = replace(taxonomy, topics=tuple(replace(t, over=()) for t in taxonomy.topics))
-    try:   # without `over` the nearest examples decide: the test can fail
-        assert fake_engine.classify(question, access).topic == "access"
-    finally:
-        fake_engine.taxonomy = taxonomy
-
-
-def test_a_precise_detail_answers_for_a_topic_the_policy_has_no_section_on(fake_engine):
+def test_a_precise_detail_answers_for_a_topic_the_policy_has_no_section_on(fake_engine, monkeypatch):
     """`stands_for_topic`: ONedu has no cookie section, but its partners list names "Google Analytics,
     Facebook Pixel"; "Folosiți Google Analytics …?" names cookies only through the analytics detail
     (onedu-f9-02 was declined as "nu spune … cookie-uri")."""
@@ -598,13 +589,10 @@ def test_a_precise_detail_answers_for_a_topic_the_policy_has_no_section_on(fake_
     # A question that names cookies in words of its own still hears that the policy has no cookie section.
     other = retrieval.ask(fake_engine, "Ce cookie-uri de analiză, de exemplu Google Analytics, folosiți?", k=3)
     assert other.abstained and other.reason == "uncovered"
-    taxonomy = fake_engine.taxonomy
-    fake_engine.taxonomy = replace(taxonomy, details=tuple(replace(d, stands_for_topic=False)
-                                                           for d in taxonomy.details))
-    try:   # without the flag the topic's lack decides: the test can fail
-        assert retrieval.ask(fake_engine, question, k=3).reason == "uncovered"
-    finally:
-        fake_engine.taxonomy = taxonomy
+    taxonomy = fake_engine.taxonomy   # the control, without the flag: the topic's lack decides
+    monkeypatch.setattr(fake_engine, "taxonomy", replace(
+        taxonomy, details=tuple(replace(d, stands_for_topic=False) for d in taxonomy.details)))
+    assert retrieval.ask(fake_engine, question, k=3).reason == "uncovered"
 
 
 def test_stands_for_topic_must_be_true_or_false(tmp_path):
