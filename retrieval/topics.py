@@ -48,7 +48,10 @@ class Topic:
 
     def asks_folded(self, folded: str) -> bool:
         """`asks` on an already folded question (the engine folds once per question, not per topic)."""
-        return any(c.search(folded) for c in self.question_cues)
+        combined = self._question_alternation
+        if combined is None:
+            return any(c.search(folded) for c in self.question_cues)
+        return combined.search(folded) is not None
 
     def without_cues(self, folded: str) -> str:
         """The folded question with what this topic's question cues match blanked out."""
@@ -68,6 +71,12 @@ class Topic:
         """All section cues as one pattern: one scan of a section instead of one per cue
         (labelling 2,000 sections: 7.3 -> 3.4 s). None if the cues cannot be joined."""
         return _alternation(list(self.section_cues))
+
+    @cached_property
+    def _question_alternation(self) -> re.Pattern[str] | None:
+        """All question cues as one pattern: a question was searched with ~360 cues one by one, now ~50
+        patterns (classifying a question 0.66 -> 0.56 ms, profiled at 1,000 sections)."""
+        return _alternation(list(self.question_cues))
 
 
 @dataclass(frozen=True)
@@ -128,10 +137,13 @@ class Taxonomy:
         return texts, labels
 
 
+_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
+
+
 def _alternation(cues: list[re.Pattern[str]]) -> re.Pattern[str] | None:
     """Cues joined into one pattern, or None if they cannot be (e.g. a global flag, allowed only at a start)."""
-    if not cues:
-        return None
+    if not cues or any(_BACKREFERENCE.search(c.pattern) for c in cues):
+        return None   # (numbered groups shift in an alternation: "\1" would name another cue's group)
     try:
         return re.compile("|".join(f"(?:{c.pattern})" for c in cues))
     except re.error:

@@ -601,3 +601,13 @@ def test_stands_for_topic_must_be_true_or_false(tmp_path):
                     "  - {id: y, name: Y, missing: y, parent: x, stands_for_topic: 'da'}\n", encoding="utf-8")
     with pytest.raises(RetrievalError, match="`stands_for_topic` trebuie să fie true sau false"):
         load_taxonomy(path)
+
+
+def test_cues_with_backreferences_are_searched_one_by_one():
+    """Joined into one alternation, "\\1" of the second cue would name the first cue's group."""
+    from retrieval.topics import Topic
+
+    cues = (re.compile(r"(ab)\1"), re.compile(r"(xy)\1"))
+    topic = Topic("t", "T", "t", (), cues, cues)
+    assert topic.asks_folded("xyxy") and topic.in_section("xyxy")
+    assert not topic.asks_folded("xyab") and not topic.in_section("abxy")
