@@ -68,6 +68,9 @@ from retrieval.text import fold_key
     ("practice", "pe ce temei legal puneti cookie-uri?", False),
     ("postal_address", "Unde va aflati si pe ce adresa va pot scrie?", True),
     ("duration", "cat tineti mailul meu?", True),
+    ("consequence", "Pot să pun o întrebare despre admitere fără să-mi las adresa de mail?", True),
+    ("consequence", "pot trimite intrebarea anonim, fara adresa de email?", True),
+    ("consequence", "am dreptul sa ma opun fara sa dau vreo explicatie si fara sa platesc?", False),   # no datum
 ])
 def test_a_question_asks_for_the_form_of_its_answer(kind, question, asked):
     names = [t.name for t in default_language().answer_types_asked(fold_key(question))]

@@ -263,6 +263,11 @@ def test_reply_text_is_ready_to_paste(engine):
     ("dentocare", "Cum va protejati calculatoarele de virusi si de atacuri?", "soluții antivirus"),
     ("sintezaur", "Pot să descarc tot ce aveți despre mine într-un fișier, ca să mut informațiile în altă parte?",
      "Portabilitate"),
+    # each asked in three or four blind sets
+    ("dentocare", "Trimiteți datele mele de pacient în afara Uniunii Europene?", "strict de natură comercială"),
+    ("sintezaur", "Dupa ce imi sterg contul mai pastrati ceva din datele mele?", "30 de zile (recuperare)"),
+    ("asmi-caravana", "Pot să pun o întrebare despre admitere fără să-mi las adresa de mail?",
+     "nu vă vom putea răspunde"),
 ])
 def test_the_line_that_answers_leads_on_real_policies(policy_engines, policy, question, lead):
     answer = retrieval.ask(policy_engines[policy], question, k=3)

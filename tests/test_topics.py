@@ -334,6 +334,8 @@ def test_a_topic_the_policy_lacks_altogether_is_said_before_its_detail(fake_engi
      "mei?", {"children"}),
     ("Pot să descarc tot ce aveți despre mine într-un fișier, ca să mut informațiile în altă parte?",
      {"access", "portability"}),
+    ("Pot să pun o întrebare despre admitere fără să-mi las adresa de mail?", {"provision"}),   # "să-mi las"
+    ("Dupa ce imi sterg contul mai pastrati ceva din datele mele?", {"erasure", "retention"}),
 ])
 def test_cue_patterns_name_these_topics(question, cued):
     folded = fold_key(question)
@@ -427,6 +429,8 @@ def without_over(engine, monkeypatch):
     # downloading one's data to take it elsewhere is an access too (sintezaur-f9-05 led with the access line)
     ("Pot să descarc tot ce aveți despre mine într-un fișier, ca să mut informațiile în altă parte?", "access",
      "portability"),
+    # what is kept after a deletion (asked in three blind sets on sintezaur, answered in its retention table)
+    ("Dupa ce imi sterg contul mai pastrati ceva din datele mele?", "erasure", "retention"),
 ])
 def test_the_narrower_right_wins_over_the_broader_one(fake_engine, monkeypatch, question, nearest, narrower):
     """`over` in topics.yaml. The question's vector is the broader topic's example: only the rule decides."""
@@ -477,12 +481,13 @@ def test_a_how_long_question_outranks_erasure_for_retention(fake_engine, monkeyp
     """language.yaml `answer_types.over`: "cât durează până mi se șterg datele?" cues erasure and retention.
 
     The vector given is an erasure question's, so the nearest examples favour erasure: only the rule
-    makes it retention (the control, with the rule's `over` emptied, gets erasure).
+    makes it retention (the control, with the rule's `over` emptied, gets erasure). The topics' own
+    `over` (retention over erasure) is taken out first, so the answer form is the rule tested.
     """
-    from dataclasses import replace
-
     question = "cat dureaza pana mi se sterg datele?"
     erasure_like = fake_engine.embedder.embed_queries(["Cum îmi șterg datele?"])[0]
+    assert fake_engine.classify(question, erasure_like).topic == "retention"
+    without_over(fake_engine, monkeypatch)
     assert fake_engine.classify(question, erasure_like).topic == "retention"
     language = fake_engine.language
     monkeypatch.setattr(fake_engine, "language", replace(
