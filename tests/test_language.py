@@ -12,7 +12,7 @@ from retrieval.errors import RetrievalError
 from retrieval.language import calibrated_thresholds, default_language, load_language, sentence_end_pattern
 from retrieval.lexical import terms
 from retrieval.store import MANIFEST, staleness
-from retrieval.text import content_words, fold_key
+from retrieval.text import content_words
 
 
 def test_romanian_resources_load_from_data():
@@ -108,17 +108,10 @@ def test_changed_language_resources_make_the_index_stale(fake_index):
     ("raspundeti pentru site-urile altora?", "responsabil site-urile altora?"),
     ("ce firma se ocupa de datele mele?", "ce firma responsabil datele mele?"),
     ("in cat timp imi raspundeti la cerere?", "in cat timp imi raspundeti la cerere?"),   # "reply": unchanged
+    # "în afara UE" is what a policy calls an international transfer (dentocare, asked in three blind sets,
+    # led with "țări non UE … poate fi încadrat")
+    ("trimiteti datele mele in afara uniunii europene?", "trimiteti datele mele transferuri internaționale?"),
+    ("trimiteti datele in afara ue?", "trimiteti datele transferuri internaționale?"),
 ])
 def test_phrases_are_read_as_the_words_a_policy_uses(question, plain):
     assert default_language().plain_words(question) == plain
-
-
-@pytest.mark.parametrize("question, words", [
-    ("Trimiteți datele mele în afara Uniunii Europene?", "transferuri internaționale"),
-    ("trimiteti datele in afara UE?", "transferuri internaționale"),
-    ("Cine răspunde de datele mele?", "responsabil"),
-])
-def test_phrases_are_read_as_the_words_a_policy_uses(question, words):
-    """`phrases` in language.yaml: "în afara UE" is what a policy calls an international transfer
-    (dentocare, asked in three blind sets, led with "țări non UE … poate fi încadrat")."""
-    assert words in default_language().plain_words(fold_key(question))
